@@ -1,0 +1,179 @@
+"""The collaboration platform of regional judicial cooperation networks.
+
+``create_app`` is a flat list of ``configure_*`` steps; it writes nothing to the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from network.config import PROJECT_ROOT, load_config
+from network.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; ``config`` overrides the environment-derived settings."""
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=settings["INSTANCE_PATH"],
+    )
+    app.config.update(settings)
+    configure_logging(app)
+    configure_extensions(app)
+    configure_auth(app)
+    configure_i18n(app)
+    configure_blueprints(app)
+    configure_realtime(app)
+    configure_security(app)
+    configure_errors(app)
+    configure_cli(app)
+    configure_jinja(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure_extensions(app: Flask) -> None:
+    import network.models  # noqa: F401  (registers the models on the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from network.models.base import enable_sqlite_pragmas
+
+        with app.app_context():
+            enable_sqlite_pragmas(db.engine)
+
+
+def configure_auth(app: Flask) -> None:
+    from network.services import accounts
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):  # type: ignore[no-untyped-def]
+        return accounts.get_active_user(int(user_id)) if user_id.isdigit() else None
+
+    @login_manager.request_loader
+    def load_user_from_token(req):  # type: ignore[no-untyped-def]
+        header = req.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            user = accounts.user_for_token(header[len("Bearer ") :].strip())
+            if user is not None:
+                g.token_auth = True
+            return user
+        return None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():  # type: ignore[no-untyped-def]
+        from network.errors import Unauthorized
+
+        raise Unauthorized()
+
+    @app.before_request
+    def check_csrf() -> None:
+        # Bearer-token calls carry no ambient credential, so CSRF does not apply; browser
+        # sessions always need the token (API.md).
+        if request.method in {"GET", "HEAD", "OPTIONS"} or not app.config.get("WTF_CSRF_ENABLED", True):
+            return
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return
+        csrf.protect()
+
+
+def configure_i18n(app: Flask) -> None:
+    from network import i18n
+
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+        default_translation_directories=str(PROJECT_ROOT / "network" / "translations"),
+    )
+
+
+def configure_blueprints(app: Flask) -> None:
+    from network.blueprints import account, api, auth, directory, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(directory.bp)
+    app.register_blueprint(api.bp)
+
+
+def configure_realtime(app: Flask) -> None:
+    from network.realtime import register_handlers
+
+    socketio.init_app(
+        app,
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=app.config.get("SOCKET_ALLOWED_ORIGINS") or [app.config["BASE_URL"]],
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        manage_session=False,
+    )
+    register_handlers()
+
+
+def configure_security(app: Flask) -> None:
+    from network.security import apply_security_headers
+
+    app.after_request(apply_security_headers)
+
+
+def configure_errors(app: Flask) -> None:
+    from network.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from network.cli import register_commands
+
+    register_commands(app)
+
+
+def configure_jinja(app: Flask) -> None:
+    from types import SimpleNamespace
+
+    from network import i18n, policy
+    from network.services import directory
+
+    labels = SimpleNamespace(
+        authority_type=directory.authority_type_label,
+        expertise=directory.expertise_label,
+        channel=directory.channel_label,
+        action=directory.action_label,
+    )
+    app.jinja_env.globals.update(
+        labels=labels,
+        policy=policy,
+        country_name=i18n.country_name,
+        language_name=i18n.language_name,
+        available_languages=i18n.available_languages,
+        current_locale=i18n.current_locale_code,
+    )
+    app.jinja_env.filters["datetime"] = i18n.format_instant
+    app.jinja_env.filters["date"] = i18n.format_day
+    app.jinja_env.filters["country_label"] = i18n.country_name
+    app.jinja_env.filters["language_label"] = i18n.language_name
+
+    @app.context_processor
+    def inject_user() -> dict[str, Any]:
+        return {"current_user": current_user, "session": session}

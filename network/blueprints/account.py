@@ -1,0 +1,120 @@
+"""The signed-in person's own settings: language, time zone, password, 2FA, tokens."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from network import i18n
+from network.blueprints.forms import EmptyForm, PasswordForm, PreferencesForm, TokenForm, TotpForm
+from network.blueprints.utils import apply_errors
+from network.errors import ValidationError
+from network.services import accounts
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here is for the signed-in person only."""
+
+
+@bp.route("/", methods=["GET", "POST"])
+def settings():  # type: ignore[no-untyped-def]
+    form = PreferencesForm(locale=current_user.locale or i18n.current_locale_code(), timezone=current_user.timezone)
+    form.locale.choices = i18n.available_languages()
+    form.timezone.choices = [(z, z.replace("_", " ")) for z in i18n.timezone_names()]
+    password_form = PasswordForm(prefix="pw")
+    if form.submit.data and form.validate_on_submit():
+        try:
+            accounts.update_preferences(current_user, locale=form.locale.data, timezone=form.timezone.data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            session["locale"] = current_user.locale
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for("account.settings"))
+    return render_template(
+        "account/settings.html",
+        form=form,
+        password_form=password_form,
+        tokens=accounts.active_tokens(current_user),
+        token_form=TokenForm(prefix="tok"),
+        empty_form=EmptyForm(),
+    )
+
+
+@bp.post("/password")
+def change_password():  # type: ignore[no-untyped-def]
+    form = PasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data or "", form.new_password.data or "")
+        except ValidationError as error:
+            flash(" ".join(error.fields.values()) or error.message, "error")
+        else:
+            flash(_("Your password is changed."), "success")
+    else:
+        flash(_("Use at least 12 characters for the new password."), "error")
+    return redirect(url_for("account.settings"))
+
+
+@bp.route("/2fa", methods=["GET", "POST"])
+def two_factor():  # type: ignore[no-untyped-def]
+    form = TotpForm()
+    if current_user.totp_enabled:
+        if form.validate_on_submit():
+            try:
+                accounts.disable_totp(current_user, form.code.data or "")
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                flash(_("Two-factor sign-in is turned off."), "success")
+                return redirect(url_for("account.settings"))
+        return render_template("account/two_factor.html", form=form, enabled=True)
+    secret = session.get("totp_setup") or accounts.new_totp_secret()
+    session["totp_setup"] = secret
+    if form.validate_on_submit():
+        try:
+            accounts.enable_totp(current_user, secret, form.code.data or "")
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            session.pop("totp_setup", None)
+            flash(_("Two-factor sign-in is on."), "success")
+            return redirect(url_for("account.settings"))
+    return render_template("account/two_factor.html", form=form, enabled=False, secret=secret)
+
+
+@bp.get("/2fa/qr.svg")
+def two_factor_qr():  # type: ignore[no-untyped-def]
+    secret = session.get("totp_setup")
+    if not secret or current_user.totp_enabled:
+        return Response(status=404)
+    buffer = io.BytesIO()
+    segno.make(accounts.totp_uri(current_user, secret), error="m").save(buffer, kind="svg", scale=5, border=2)
+    return Response(buffer.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/tokens")
+def create_token():  # type: ignore[no-untyped-def]
+    form = TokenForm(prefix="tok")
+    if not form.validate_on_submit():
+        flash(_("Give the token a label of at most 100 characters."), "error")
+        return redirect(url_for("account.settings"))
+    token, plain = accounts.create_token(current_user, form.label.data or "")
+    current_app.logger.info("user %s created token %s", current_user.id, token.id)
+    return render_template("account/token_created.html", token=token, plain=plain)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    if EmptyForm().validate_on_submit():
+        accounts.revoke_token(current_user, token_id)
+        flash(_("The token is revoked."), "success")
+    return redirect(url_for("account.settings"))

@@ -1,0 +1,125 @@
+"""The JSON API under /api/v1 (../shared/API.md): session or bearer-token auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask_login import current_user
+
+from network import policy
+from network.errors import Unauthorized
+from network.models.directory import ContactPoint, Network
+from network.services import directory, directory_io
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _authenticated() -> None:
+    if request.endpoint == "api.openapi":
+        return
+    if not current_user.is_authenticated:
+        raise Unauthorized()
+
+
+def network_json(network: Network) -> dict[str, Any]:
+    return {
+        "slug": network.slug,
+        "acronym": network.acronym,
+        "name": network.name,
+        "region": network.region,
+        "languages": list(network.languages or []),
+        "member_states": network.country_codes,
+    }
+
+
+def contact_point_json(cp: ContactPoint) -> dict[str, Any]:
+    return {
+        "id": cp.id,
+        "name": cp.name,
+        "title": cp.title,
+        "institution": cp.institution,
+        "authority_type": cp.authority_type,
+        "country": cp.country,
+        "networks": [n.slug for n in cp.networks],
+        "languages": cp.languages,
+        "request_languages": cp.request_languages,
+        "expertise": cp.expertise,
+        "channels": cp.channels,
+        "e_signature_accepted": cp.e_signature_accepted,
+        "email": cp.email,
+        "phone": cp.phones[0] if cp.phones else None,
+        "phones": list(cp.phones or []),
+        "postal_address": cp.postal_address,
+        "office_hours": cp.office_hours,
+        "office_timezone": cp.office_timezone,
+        "available_24_7": cp.available_24_7,
+        "last_confirmed": cp.last_confirmed_at.isoformat() if cp.last_confirmed_at else None,
+        "stale": directory.is_stale(cp),
+        "succeeded_by": cp.succeeded_by_id,
+    }
+
+
+@bp.get("/me")
+def me():  # type: ignore[no-untyped-def]
+    return jsonify(
+        {
+            "id": current_user.id,
+            "email": current_user.email,
+            "name": current_user.name,
+            "is_admin": current_user.is_admin,
+            "locale": current_user.locale,
+            "timezone": current_user.timezone,
+            "memberships": [
+                {"network": m.network.slug, "role": m.role} for m in current_user.memberships
+            ],
+        }
+    )
+
+
+@bp.get("/networks")
+def networks():  # type: ignore[no-untyped-def]
+    visible = [n for n in directory.list_networks() if policy.can_view_network_listing(current_user, n)]
+    return jsonify({"items": [network_json(n) for n in visible], "total": len(visible), "page": 1,
+                    "per_page": len(visible)})
+
+
+@bp.get("/contact-points")
+def contact_points():  # type: ignore[no-untyped-def]
+    query = directory.parse_query(request.args, current_user)
+    result = directory.search(query, current_user)
+    return jsonify(
+        {
+            "items": [contact_point_json(cp) for cp in result.items],
+            "total": result.total,
+            "page": query.page,
+            "per_page": query.per_page,
+            "facets": {
+                name: [{"value": v.value, "label": v.label, "count": v.count} for v in values]
+                for name, values in result.facets.items()
+            },
+        }
+    )
+
+
+@bp.get("/contact-points/<int:cp_id>")
+def contact_point(cp_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(contact_point_json(directory.get_contact_point(cp_id, current_user)))
+
+
+@bp.get("/contact-points/<int:cp_id>.vcf")
+def contact_point_vcard(cp_id: int):  # type: ignore[no-untyped-def]
+    cp = directory.get_contact_point(cp_id, current_user)
+    return Response(
+        directory_io.vcard(cp),
+        mimetype="text/vcard",
+        headers={"Content-Disposition": f'attachment; filename="contact-{cp.id}.vcf"'},
+    )
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    from network.openapi import document
+
+    return jsonify(document())

@@ -1,0 +1,46 @@
+"""Small helpers shared by the blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import flash
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from network.errors import Forbidden, ValidationError
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths are accepted as a redirect target."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+def require(allowed: bool) -> None:
+    """Turn a policy answer into a 403."""
+    if not allowed:
+        raise Forbidden()
+
+
+def apply_errors(form: FlaskForm, error: ValidationError) -> None:
+    """Show a service's per-field messages on the form, and the rest as a flash."""
+    leftover = []
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors or []), message]
+        else:
+            leftover.append(message)
+    flash(error.message if not leftover else f"{error.message} {' '.join(leftover)}", "error")
+
+
+def user() -> Any:
+    return current_user

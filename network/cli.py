@@ -1,0 +1,161 @@
+"""Command line: ``network init|seed-demo|create-user|create-token|import-directory|serve``.
+
+The same commands are on ``flask --app network``. Commands parse arguments and call
+services; they never build queries or commit themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from network.errors import DomainError
+
+
+def _fail(error: DomainError) -> None:
+    details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
+    raise click.ClickException(f"{error.message} {details}".strip())
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database (Alembic upgrade head)."""
+    upgrade()
+    click.echo("Database is up to date.")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only seed when there are no networks yet.")
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Load demo networks, fictional people and accounts (idempotent)."""
+    from network.services import demo
+
+    if if_empty and not demo.database_is_empty():
+        click.echo("The database already has data; demo data not loaded again.")
+    else:
+        summary = demo.seed()
+        click.echo(
+            f"Demo data: {summary['networks']} networks, {summary['contact_points']} contact points."
+        )
+    click.echo("\nDemo accounts (password for all: %s):" % demo.DEMO_PASSWORD)
+    for email, description in demo.DEMO_ACCOUNTS_DESCRIPTION:
+        click.echo(f"  {email:<36} {description}")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--network", "networks", multiple=True, help="Network slug (repeat with --role).")
+@click.option("--role", "roles", multiple=True, help="Role in the matching --network.")
+@click.option("--admin", is_flag=True, help="Make the account a site administrator.")
+@with_appcontext
+def create_user_command(
+    email: str, name: str, networks: tuple[str, ...], roles: tuple[str, ...], admin: bool
+) -> None:
+    """Create an account; the password comes from NETWORK_NEW_PASSWORD or standard input."""
+    from network.policy import SYSTEM
+    from network.services import accounts
+
+    if len(networks) != len(roles):
+        raise click.UsageError("Give one --role for each --network.")
+    password = os.environ.get("NETWORK_NEW_PASSWORD")
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+    try:
+        user = accounts.create_user(
+            email, name, password, memberships=list(zip(networks, roles, strict=True)),
+            is_admin=admin, actor=SYSTEM,
+        )
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Created user {user.id} <{user.email}>.")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", "label", default="command line", help="A label for the token.")
+@with_appcontext
+def create_token_command(email: str, label: str) -> None:
+    """Print a new personal access token for the API and sockets."""
+    from network.services import accounts
+
+    user = accounts.get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account with e-mail {email}.")
+    try:
+        _token, plain = accounts.create_token(user, label)
+    except DomainError as error:
+        _fail(error)
+    click.echo(plain)
+
+
+@click.command("import-directory")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--network", "slug", required=True, help="Slug of the network to import into.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@with_appcontext
+def import_directory_command(file: Path, slug: str, dry_run: bool) -> None:
+    """Import contact points from a CSV file; nothing is written unless every row is valid."""
+    from tqdm import tqdm
+
+    from network.policy import SYSTEM
+    from network.services import directory, directory_io
+
+    data = file.read_bytes()
+    try:
+        network = directory.get_network(slug)
+        total = max(data.count(b"\n") - 1, 0)
+        with tqdm(total=total, unit="row", desc="Checking", disable=total < 500, file=sys.stderr) as bar:
+            report = directory_io.import_directory(data, network, SYSTEM, dry_run=dry_run, progress=bar.update)
+    except DomainError as error:
+        _fail(error)
+    for error in report.errors:
+        click.echo(f"row {error.row}, column {error.column or '-'}: {error.reason}", err=True)
+    if not report.ok:
+        raise click.ClickException(f"{len(report.errors)} error(s): nothing was written.")
+    verb = "Would create" if dry_run else "Created"
+    click.echo(f"{verb} {report.created}, {'would update' if dry_run else 'updated'} {report.updated} "
+               f"of {report.rows} rows.")
+
+
+@click.command("serve", context_settings={"ignore_unknown_options": True})
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Run the production server (eventlet) in a fresh process."""
+    from network.server import BOOTSTRAP
+
+    args = [sys.executable, "-c", BOOTSTRAP, "--host", host, "--port", str(port)]
+    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with the server
+
+
+def register_commands(app: Flask) -> None:
+    for command in (
+        init_command,
+        seed_demo_command,
+        create_user_command,
+        create_token_command,
+        import_directory_command,
+        serve_command,
+    ):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from network import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, help="Collaboration platform of judicial cooperation networks.")

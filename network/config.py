@@ -1,0 +1,107 @@
+"""Configuration: defaults for a laptop, overridden by ``NETWORK_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("NETWORK_INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept a plain ``postgresql://`` URL (API.md) and choose the driver ourselves.
+
+    psycopg2 cooperates with eventlet once psycogreen's patch is applied, so it is the
+    driver in every mode.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
+
+
+def _secret_key(instance: Path) -> str:
+    """The secret from the environment, else one generated once into ``instance/``."""
+    from_env = os.environ.get("NETWORK_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment and ``overrides``."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or _instance_path())
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("NETWORK_DATABASE_URL") or f"sqlite:///{instance / 'network.db'}"
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": None,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("NETWORK_REDIS_URL") or None,
+        "DATA_KEY": os.environ.get("NETWORK_DATA_KEY") or None,
+        "UPLOAD_FOLDER": os.environ.get("NETWORK_UPLOAD_FOLDER") or str(instance / "uploads"),
+        "MAX_IMPORT_BYTES": int(os.environ.get("NETWORK_MAX_IMPORT_BYTES", 5 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("NETWORK_MAX_CONTENT_LENGTH", 30 * 1024 * 1024)),
+        "MAIL_SERVER": os.environ.get("NETWORK_MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("NETWORK_MAIL_PORT", 25)),
+        "MAIL_USERNAME": os.environ.get("NETWORK_MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("NETWORK_MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("NETWORK_MAIL_USE_TLS", False),
+        "MAIL_SENDER": os.environ.get("NETWORK_MAIL_SENDER", "no-reply@network.example.org"),
+        "MAIL_OUTBOX": str(instance / "outbox"),
+        "BASE_URL": os.environ.get("NETWORK_BASE_URL", "http://127.0.0.1:5000"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("NETWORK_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("NETWORK_SECURE_COOKIES", False),
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # CSRF is checked by our own before_request so that bearer-token API calls skip
+        # it while browser sessions never do (API.md).
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": ["en", "fr"],
+        "RATELIMIT_STORAGE_URI": os.environ.get("NETWORK_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("NETWORK_LOGIN_RATE_LIMIT", "20 per minute"),
+        "LOGIN_MAX_FAILURES": int(os.environ.get("NETWORK_LOGIN_MAX_FAILURES", 5)),
+        "LOGIN_LOCK_MINUTES": int(os.environ.get("NETWORK_LOGIN_LOCK_MINUTES", 15)),
+        "STALE_AFTER_DAYS": int(os.environ.get("NETWORK_STALE_AFTER_DAYS", 365)),
+        # The app is agnostic of eventlet: it runs threaded unless the server process
+        # (network.server) asks for eventlet after monkey-patching.
+        "SOCKETIO_ASYNC_MODE": os.environ.get("NETWORK_SOCKETIO_ASYNC_MODE", "threading"),
+        "TESTING": False,
+    }
+    config.update(overrides)
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _secret_key(instance)
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # One short-lived connection per checkout keeps SQLite writes from blocking the
+        # eventlet hub for long; a busy timeout rides out concurrent writers.
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    return config

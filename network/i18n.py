@@ -1,0 +1,105 @@
+"""Locale and time zone selection, and localised names from Babel's CLDR data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+import pycountry
+from babel import Locale
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+
+def available_languages() -> list[tuple[str, str]]:
+    """(code, name in its own language) for each UI language."""
+    return [(code, Locale.parse(code).get_display_name(code).capitalize())
+            for code in current_app.config["LANGUAGES"]]
+
+
+def select_locale() -> str:
+    supported = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in supported:
+        return chosen
+    return request.accept_languages.best_match(supported) or supported[0]
+
+
+def select_timezone() -> str:
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def current_locale_code() -> str:
+    return str(get_locale() or "en")
+
+
+@cache
+def country_codes() -> tuple[str, ...]:
+    """ISO 3166-1 alpha-2 codes (pycountry holds the standard's list)."""
+    return tuple(sorted(c.alpha_2 for c in pycountry.countries))
+
+
+@cache
+def language_codes() -> tuple[str, ...]:
+    """ISO 639-1 two-letter language codes."""
+    return tuple(sorted(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")))
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+
+
+@cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def country_name(code: str, locale: str | None = None) -> str:
+    """The country's name in the user's language, from CLDR."""
+    if not code:
+        return ""
+    loc = _locale(locale or current_locale_code())
+    return loc.territories.get(code.upper(), code.upper())
+
+
+def language_name(code: str, locale: str | None = None) -> str:
+    if not code:
+        return ""
+    loc = _locale(locale or current_locale_code())
+    name = loc.languages.get(code, code)
+    return name[:1].upper() + name[1:]
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, localised name) pairs sorted by name, for select boxes."""
+    return sorted(((c, country_name(c)) for c in country_codes()), key=lambda p: p[1].casefold())
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return sorted(
+        ((c, language_name(c)) for c in language_codes()), key=lambda p: p[1].casefold()
+    )
+
+
+def format_instant(value: datetime | None, fmt: str = "medium") -> str:
+    """An instant in the viewer's time zone."""
+    return format_datetime(value, fmt) if value else ""
+
+
+def format_day(value: date | None, fmt: str = "medium") -> str:
+    return format_date(value, fmt) if value else ""
+
+
+def is_valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):
+        return False
+    return name in timezone_names()

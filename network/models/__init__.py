@@ -1,0 +1,31 @@
+"""SQLAlchemy models, one module per domain; importing this package registers them all."""
+
+from network.models.directory import (
+    ContactPoint,
+    ContactPointAttribute,
+    Network,
+    NetworkMemberState,
+    contact_point_networks,
+)
+from network.models.people import (
+    AccessToken,
+    AuditEvent,
+    LoginThrottle,
+    Membership,
+    Role,
+    User,
+)
+
+__all__ = [
+    "AccessToken",
+    "AuditEvent",
+    "ContactPoint",
+    "ContactPointAttribute",
+    "LoginThrottle",
+    "Membership",
+    "Network",
+    "NetworkMemberState",
+    "Role",
+    "User",
+    "contact_point_networks",
+]

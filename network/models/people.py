@@ -1,0 +1,146 @@
+"""People: accounts, network memberships, access tokens, login throttling and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from network.extensions import db
+from network.models.base import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from network.models.directory import Network
+
+
+class Role(enum.StrEnum):
+    """A person's role in one network."""
+
+    CONTACT_POINT = "contact_point"
+    COORDINATOR = "coordinator"
+    SECRETARIAT = "secretariat"
+    OBSERVER = "observer"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    is_active_account: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    locale: Mapped[str | None] = mapped_column(String(10))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Encrypted with the data key (network.crypto); None until enrolment is confirmed.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    tokens: Mapped[list[AccessToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.is_active_account
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret_encrypted is not None
+
+    def role_in(self, network_id: int) -> Role | None:
+        for membership in self.memberships:
+            if membership.network_id == network_id:
+                return Role(membership.role)
+        return None
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "network_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    network: Mapped[Network] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Membership user={self.user_id} network={self.network_id} {self.role}>"
+
+
+class AccessToken(db.Model):
+    """A personal access token; only its SHA-256 digest is stored."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    def __repr__(self) -> str:
+        return f"<AccessToken {self.id} {self.prefix}… user={self.user_id}>"
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-in attempts per e-mail key, kept for known and unknown accounts alike
+    so that a lock never reveals whether an account exists."""
+
+    __tablename__ = "login_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle {self.email_key[:8]} failures={self.failures}>"
+
+
+class AuditEvent(db.Model):
+    """Who did what, when, with the values before and after."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(50))
+    entity_type: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (db.Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.action} {self.entity_type}:{self.entity_id}>"

@@ -1,0 +1,118 @@
+"""Who may see or do what: the one place every page, API call, socket event and export asks.
+
+Predicates are pure: they answer True or False and never abort. The caller turns a False
+into a 403 (or hides a button, which is never the protection).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from network.models.people import Role
+
+if TYPE_CHECKING:
+    from network.models.directory import ContactPoint, Network
+
+# Roles that keep a network's directory current (DOMAIN.md: coordinators and
+# secretariats run a network).
+DIRECTORY_MANAGERS = frozenset({Role.COORDINATOR, Role.SECRETARIAT})
+
+
+def is_signed_in(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def is_admin(user: Any) -> bool:
+    return is_signed_in(user) and bool(getattr(user, "is_admin", False))
+
+
+def role_in(user: Any, network: Network) -> Role | None:
+    if not is_signed_in(user):
+        return None
+    return user.role_in(network.id)
+
+
+def readable_network_ids(user: Any) -> set[int] | None:
+    """The networks whose directory ``user`` may read; ``None`` means every network."""
+    if is_admin(user):
+        return None
+    if not is_signed_in(user):
+        return set()
+    return {m.network_id for m in user.memberships}
+
+
+def managed_network_ids(user: Any) -> set[int] | None:
+    """The networks whose directory ``user`` may edit; ``None`` means every network."""
+    if is_admin(user):
+        return None
+    if not is_signed_in(user):
+        return set()
+    return {m.network_id for m in user.memberships if Role(m.role) in DIRECTORY_MANAGERS}
+
+
+def can_view_network_listing(user: Any, network: Network) -> bool:
+    """Networks and their member states are public."""
+    return True
+
+
+def can_read_directory(user: Any, network: Network) -> bool:
+    """Everything about people is for signed-in members of the network."""
+    return is_admin(user) or role_in(user, network) is not None
+
+
+def can_manage_directory(user: Any, network: Network) -> bool:
+    """Create, edit, import, hand over and remind, within one network."""
+    return is_admin(user) or role_in(user, network) in DIRECTORY_MANAGERS
+
+
+def can_manage_network(user: Any, network: Network) -> bool:
+    """Edit the network's details and member states."""
+    return can_manage_directory(user, network)
+
+
+def is_own_entry(user: Any, contact_point: ContactPoint) -> bool:
+    return is_signed_in(user) and contact_point.user_id == user.id
+
+
+def can_read_contact_point(user: Any, contact_point: ContactPoint) -> bool:
+    if is_admin(user) or is_own_entry(user, contact_point):
+        return True
+    return any(can_read_directory(user, n) for n in contact_point.networks)
+
+
+def can_edit_contact_point(user: Any, contact_point: ContactPoint) -> bool:
+    if is_admin(user):
+        return True
+    return any(can_manage_directory(user, n) for n in contact_point.networks)
+
+
+def can_confirm_contact_point(user: Any, contact_point: ContactPoint) -> bool:
+    """A person confirms their own entry; the secretariat may confirm on their behalf."""
+    return is_own_entry(user, contact_point) or can_edit_contact_point(user, contact_point)
+
+
+def can_manage_users(user: Any) -> bool:
+    return is_admin(user)
+
+
+class SystemActor:
+    """The platform itself, acting from the command line (seed, import): an administrator
+    with no account, recorded in the audit trail as "system"."""
+
+    is_authenticated = True
+    is_admin = True
+    is_active = True
+    id = None
+    name = "system"
+    memberships: tuple[()] = ()
+
+    def role_in(self, network_id: int) -> None:
+        return None
+
+
+SYSTEM = SystemActor()
+
+
+def can_manage_any_directory(user: Any) -> bool:
+    """Whether ``user`` keeps at least one network's directory (import, new entries)."""
+    return managed_network_ids(user) != set()

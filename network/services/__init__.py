@@ -1,0 +1,1 @@
+"""The domain: every rule, every write, every query that matters."""

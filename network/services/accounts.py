@@ -1,0 +1,299 @@
+"""Accounts: sign-in with throttling, TOTP two-factor, personal access tokens, preferences."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from network import crypto, i18n
+from network.errors import Conflict, NotFound, ValidationError
+from network.extensions import db
+from network.models.directory import Network
+from network.models.people import AccessToken, LoginThrottle, Membership, Role, User
+from network.models.base import utcnow
+from network.services import audit
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()
+# Verified against when the account is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+TOKEN_PREFIX = "ntk_"
+MIN_PASSWORD_LENGTH = 12
+
+
+class SignInFailed(Exception):
+    """Raised for every failed sign-in, with one message whatever the cause."""
+
+
+def normalise_email(email: str) -> str:
+    """Validate an e-mail's syntax and return it normalised; raises ``ValidationError``."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationError(fields={"email": _("Enter a valid e-mail address.")}) from exc
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            fields={"password": _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)}
+        )
+    return _hasher.hash(password)
+
+
+def get_active_user(user_id: int) -> User | None:
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.is_active_account else None
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    email: str,
+    name: str,
+    password: str | None,
+    *,
+    memberships: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    is_admin: bool = False,
+    actor: Any = None,
+) -> User:
+    """Create an account with ``(network slug, role)`` memberships.
+
+    Raises ``ValidationError`` for a bad e-mail, name, password, network or role, and
+    ``Conflict`` when the e-mail is taken.
+    """
+    address = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise ValidationError(fields={"name": _("A name is required.")})
+    if get_user_by_email(address) is not None:
+        raise Conflict(_("An account with this e-mail already exists."))
+    user = User(
+        email=address,
+        name=name,
+        password_hash=hash_password(password) if password else None,
+        is_admin=is_admin,
+    )
+    for slug, role in memberships:
+        network = db.session.scalar(select(Network).where(Network.slug == slug))
+        if network is None:
+            raise ValidationError(fields={"network": _("Unknown network: %(slug)s", slug=slug)})
+        if role not in {r.value for r in Role}:
+            raise ValidationError(fields={"role": _("Unknown role: %(role)s", role=role)})
+        user.memberships.append(Membership(network=network, role=role))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", "user", user.id, after={"email": address, "admin": is_admin})
+    db.session.commit()
+    return user
+
+
+def _throttle_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _throttle(email: str) -> LoginThrottle:
+    key = _throttle_key(email)
+    row = db.session.scalar(select(LoginThrottle).where(LoginThrottle.email_key == key))
+    if row is None:
+        row = LoginThrottle(email_key=key, failures=0)
+        db.session.add(row)
+    return row
+
+
+def authenticate(email: str, password: str) -> User:
+    """Check a password; returns the user or raises ``SignInFailed``.
+
+    An unknown account and a wrong password fail the same way, and both count towards
+    the temporary lock, so neither the message nor the lock tells whether an account
+    exists.
+    """
+    config = current_app.config
+    throttle = _throttle(email)
+    now = utcnow()
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        db.session.commit()
+        raise SignInFailed()
+    user = get_user_by_email(email)
+    ok = False
+    try:
+        ok = _hasher.verify(
+            user.password_hash if user and user.password_hash else _DUMMY_HASH, password
+        )
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None or not user.password_hash or not user.is_active_account:
+        throttle.failures += 1
+        throttle.updated_at = now
+        if throttle.failures >= config["LOGIN_MAX_FAILURES"]:
+            throttle.locked_until = now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
+            throttle.failures = 0
+            log.warning("sign-in locked for an e-mail key after repeated failures")
+        db.session.commit()
+        raise SignInFailed()
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    throttle.failures = 0
+    throttle.locked_until = None
+    db.session.commit()
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    audit.record(user, "user.login", "user", user.id)
+    db.session.commit()
+
+
+# --- TOTP two-factor -----------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Judicial Networks")
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step a code belongs to (±1 step of clock drift), or None."""
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = utcnow()
+    for drift in (0, -1, 1):
+        at = now + timedelta(seconds=30 * drift)
+        if hmac.compare_digest(totp.at(at), code):
+            return totp.timecode(at)
+    return None
+
+
+def enable_totp(user: User, secret: str, code: str) -> None:
+    """Confirm enrolment with a code from the app; raises ``ValidationError``."""
+    step = _matching_step(secret, code)
+    if step is None:
+        raise ValidationError(fields={"code": _("That code is not valid. Try the current one.")})
+    user.totp_secret_encrypted = crypto.encrypt_text(secret, context=f"totp:{user.id}")
+    user.totp_last_step = step
+    audit.record(user, "user.totp_enable", "user", user.id)
+    db.session.commit()
+
+
+def verify_totp(user: User, code: str) -> bool:
+    """Check a second-factor code; a code is accepted once (no replay)."""
+    if not user.totp_secret_encrypted:
+        return False
+    secret = crypto.decrypt_text(user.totp_secret_encrypted, context=f"totp:{user.id}")
+    step = _matching_step(secret, code)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    db.session.commit()
+    return True
+
+
+def disable_totp(user: User, code: str) -> None:
+    if not verify_totp(user, code):
+        raise ValidationError(fields={"code": _("That code is not valid. Try the current one.")})
+    user.totp_secret_encrypted = None
+    user.totp_last_step = None
+    audit.record(user, "user.totp_disable", "user", user.id)
+    db.session.commit()
+
+
+# --- Personal access tokens ---------------------------------------------------------
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, label: str) -> tuple[AccessToken, str]:
+    """Create a token; the plain value is returned once and never stored."""
+    label = (label or "").strip() or "token"
+    if len(label) > 100:
+        raise ValidationError(fields={"label": _("Use at most 100 characters.")})
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(
+        user_id=user.id, label=label, token_hash=_token_digest(plain), prefix=plain[:10]
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record(user, "token.create", "access_token", token.id, after={"label": label})
+    db.session.commit()
+    return token, plain
+
+
+def user_for_token(plain: str) -> User | None:
+    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
+        return None
+    token = db.session.scalar(
+        select(AccessToken).where(AccessToken.token_hash == _token_digest(plain))
+    )
+    if token is None or token.revoked_at is not None or not token.user.is_active_account:
+        return None
+    return token.user
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    token = db.session.get(AccessToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound()
+    token.revoked_at = utcnow()
+    audit.record(user, "token.revoke", "access_token", token.id)
+    db.session.commit()
+
+
+def active_tokens(user: User) -> list[AccessToken]:
+    return list(
+        db.session.scalars(
+            select(AccessToken)
+            .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
+            .order_by(AccessToken.created_at.desc())
+        )
+    )
+
+
+# --- Preferences ----------------------------------------------------------------------
+
+
+def update_preferences(user: User, *, locale: str | None = None, timezone: str | None = None) -> None:
+    """Change the UI language and/or time zone; raises ``ValidationError``."""
+    errors = {}
+    if locale is not None and locale not in current_app.config["LANGUAGES"]:
+        errors["locale"] = _("This language is not available.")
+    if timezone is not None and not i18n.is_valid_timezone(timezone):
+        errors["timezone"] = _("Choose a time zone from the list.")
+    if errors:
+        raise ValidationError(fields=errors)
+    if locale is not None:
+        user.locale = locale
+    if timezone is not None:
+        user.timezone = timezone
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    try:
+        _hasher.verify(user.password_hash or _DUMMY_HASH, current)
+    except (VerifyMismatchError, VerificationError, InvalidHashError) as exc:
+        raise ValidationError(fields={"current_password": _("The current password is wrong.")}) from exc
+    user.password_hash = hash_password(new)
+    audit.record(user, "user.password_change", "user", user.id)
+    db.session.commit()

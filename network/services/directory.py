@@ -1,0 +1,927 @@
+"""The contact-point directory: networks, entries, faceted search, staleness, handover."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from network import i18n, policy
+from network.errors import Forbidden, NotFound, ValidationError
+from network.extensions import db
+from network.models.base import utcnow
+from network.models.directory import (
+    AttributeKind,
+    AuthorityType,
+    ContactPoint,
+    ContactPointAttribute,
+    Expertise,
+    Network,
+    NetworkMemberState,
+    TransmissionChannel,
+    contact_point_networks,
+)
+from network.services import accounts, audit, mail
+
+log = logging.getLogger(__name__)
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+SORTS = ("name", "country", "confirmed_desc", "confirmed_asc")
+CONFIRM_LINK_MAX_AGE = 60 * 24 * 3600
+_PHONE_SHAPE = re.compile(r"^\+[0-9][0-9 ().\-/]{5,29}((\s*(ext\.?|x)\s*)[0-9]{1,6})?$", re.I)
+_CP_LOAD = (
+    selectinload(ContactPoint.networks),
+    selectinload(ContactPoint.attributes),
+)
+
+# --- Labels -----------------------------------------------------------------------------
+
+
+def authority_type_label(code: str) -> str:
+    return {
+        AuthorityType.CENTRAL_AUTHORITY: _("Central authority"),
+        AuthorityType.PROSECUTION: _("Prosecution"),
+        AuthorityType.JUDICIARY: _("Judiciary"),
+        AuthorityType.LAW_ENFORCEMENT: _("Police / law enforcement"),
+        AuthorityType.LIAISON_MAGISTRATE: _("Liaison magistrate"),
+        AuthorityType.SECRETARIAT: _("Network secretariat"),
+    }.get(code, code)
+
+
+def expertise_label(code: str) -> str:
+    return {
+        Expertise.EXTRADITION: _("Extradition"),
+        Expertise.MLA: _("Mutual legal assistance"),
+        Expertise.CONFISCATION: _("Confiscation and asset recovery"),
+        Expertise.E_EVIDENCE: _("Electronic evidence"),
+        Expertise.JOINT_INVESTIGATIONS: _("Joint investigations"),
+        Expertise.SPECIAL_TECHNIQUES: _("Special investigative techniques"),
+        Expertise.TRANSFER_OF_PROCEEDINGS: _("Transfer of proceedings"),
+        Expertise.TRANSFER_OF_SENTENCED: _("Transfer of sentenced persons"),
+        Expertise.CULTURAL_PROPERTY: _("Cultural property"),
+        Expertise.TERRORISM: _("Terrorism"),
+        Expertise.CYBERCRIME: _("Cybercrime"),
+    }.get(code, code)
+
+
+def channel_label(code: str) -> str:
+    return {
+        TransmissionChannel.SECURE_PLATFORM: _("Secure platform"),
+        TransmissionChannel.EMAIL: _("E-mail"),
+        TransmissionChannel.DIPLOMATIC: _("Diplomatic channel"),
+        TransmissionChannel.INTERPOL: _("INTERPOL"),
+        TransmissionChannel.POST: _("Post"),
+    }.get(code, code)
+
+
+def action_label(action: str) -> str:
+    """A readable name for an audit action."""
+    return {
+        "contact_point.create": _("Created"),
+        "contact_point.update": _("Edited"),
+        "contact_point.confirm": _("Confirmed"),
+        "contact_point.remind": _("Reminder sent"),
+        "contact_point.handover": _("Handed over"),
+        "contact_point.takeover": _("Took over"),
+        "contact_point.link": _("Account link changed"),
+    }.get(action, action)
+
+
+def choices(kind: str) -> list[tuple[str, str]]:
+    """(code, localised label) pairs for a select box."""
+    if kind == "authority_type":
+        return [(t.value, authority_type_label(t)) for t in AuthorityType]
+    if kind == "expertise":
+        return [(t.value, expertise_label(t)) for t in Expertise]
+    if kind == "channel":
+        return [(t.value, channel_label(t)) for t in TransmissionChannel]
+    raise KeyError(kind)
+
+
+# --- Networks ---------------------------------------------------------------------------
+
+
+def list_networks() -> list[Network]:
+    return list(
+        db.session.scalars(
+            select(Network).options(selectinload(Network.member_states)).order_by(Network.acronym)
+        )
+    )
+
+
+def get_network(slug: str) -> Network:
+    network = db.session.scalar(select(Network).where(Network.slug == slug))
+    if network is None:
+        raise NotFound(_("No such network."))
+    return network
+
+
+def readable_networks(user: Any) -> list[Network]:
+    scope = policy.readable_network_ids(user)
+    return [n for n in list_networks() if scope is None or n.id in scope]
+
+
+def update_network(network: Network, data: Mapping[str, Any], actor: Any) -> Network:
+    """Edit a network's details and member states; raises ``Forbidden``, ``ValidationError``."""
+    if not policy.can_manage_network(actor, network):
+        raise Forbidden()
+    errors: dict[str, str] = {}
+    name = str(data.get("name", "")).strip()
+    acronym = str(data.get("acronym", "")).strip()
+    if not name or len(name) > 200:
+        errors["name"] = _("A name of at most 200 characters is required.")
+    if not acronym or len(acronym) > 40:
+        errors["acronym"] = _("An acronym of at most 40 characters is required.")
+    languages = _codes(data.get("languages", []), i18n.language_codes(), "languages", errors)
+    states = _codes(data.get("member_states", []), i18n.country_codes(), "member_states", errors)
+    region = str(data.get("region", "")).strip()[:120]
+    secretariat = str(data.get("secretariat", "")).strip()[:2000]
+    if errors:
+        raise ValidationError(fields=errors)
+    before = network_snapshot(network)
+    network.name, network.acronym, network.region = name, acronym, region
+    network.languages = languages
+    network.secretariat = secretariat
+    existing = {s.country: s for s in network.member_states}
+    for code in set(existing) - set(states):
+        network.member_states.remove(existing[code])
+    for code in states:
+        if code not in existing:
+            network.member_states.append(NetworkMemberState(country=code))
+    db.session.flush()
+    changed_before, changed_after = audit.diff(before, network_snapshot(network))
+    if changed_after:
+        audit.record(actor, "network.update", "network", network.id, changed_before, changed_after)
+    db.session.commit()
+    return network
+
+
+def network_snapshot(network: Network) -> dict[str, Any]:
+    return {
+        "name": network.name,
+        "acronym": network.acronym,
+        "region": network.region,
+        "languages": list(network.languages or []),
+        "secretariat": network.secretariat,
+        "member_states": sorted(network.country_codes),
+    }
+
+
+# --- Validation of a contact point -------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents, for accent-insensitive search ("Gonçalves" ~ "goncalves")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+    return [str(part).strip() for part in value if str(part).strip()]
+
+
+def _codes(
+    value: Any, allowed: Iterable[str], field_name: str, errors: dict[str, str], *, upper=True
+) -> list[str]:
+    allowed_set = set(allowed)
+    codes: list[str] = []
+    for raw in _as_list(value):
+        code = raw.upper() if upper and len(raw) == 2 and field_name in {"country", "member_states"} else raw
+        if field_name in {"languages", "request_languages"}:
+            code = raw.lower()
+        if code not in allowed_set:
+            errors[field_name] = _("Unknown value: %(value)s", value=raw)
+            return []
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def _text(data: Mapping[str, Any], key: str, limit: int, errors: dict[str, str]) -> str:
+    value = data.get(key)
+    text = "" if value is None else str(value).strip()
+    if len(text) > limit:
+        errors[key] = _("Use at most %(n)d characters.", n=limit)
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+        errors[key] = _("Contains control characters.")
+    return text
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in {"1", "true", "yes", "y", "on", "oui", "x"}:
+        return True
+    if text in {"", "0", "false", "no", "n", "off", "non"}:
+        return False
+    return None
+
+
+def validate_phone(raw: str) -> str:
+    """Return a phone number tidied; raises ``ValueError`` with a reason.
+
+    Numbers are international (+country code). +000 is accepted as the range for
+    fictional numbers (demo data); a real country code must also have a possible length.
+    """
+    number = " ".join(raw.split())
+    if not _PHONE_SHAPE.match(number):
+        raise ValueError(_("Use the international format, e.g. +221 33 000 00 00."))
+    digits = re.sub(r"\D", "", number.split("x")[0].split("ext")[0])
+    if not 7 <= len(digits) <= 15:
+        raise ValueError(_("A phone number has 7 to 15 digits."))
+    if not digits.startswith("000"):
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError(_("This is not a valid phone number.")) from exc
+        if not phonenumbers.is_possible_number(parsed):
+            raise ValueError(_("This is not a possible number for its country."))
+    return number
+
+
+def _parse_date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value).strip())
+
+
+def clean_contact_point(data: Mapping[str, Any], *, networks_required: bool = True) -> dict[str, Any]:
+    """Validate raw input (form, API or CSV row) into clean values.
+
+    Raises ``ValidationError`` with a message per field; nothing is written.
+    """
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {
+        "name": _text(data, "name", 200, errors),
+        "title": _text(data, "title", 200, errors),
+        "institution": _text(data, "institution", 300, errors),
+        "office_hours": _text(data, "office_hours", 200, errors),
+        "postal_address": _text(data, "postal_address", 1000, errors),
+        "notes": _text(data, "notes", 5000, errors),
+    }
+    if not clean["name"] and "name" not in errors:
+        errors["name"] = _("A name is required.")
+    authority = str(data.get("authority_type") or "").strip()
+    if authority not in {t.value for t in AuthorityType}:
+        errors["authority_type"] = _("Choose an authority type from the list.")
+    clean["authority_type"] = authority
+    country = str(data.get("country") or "").strip().upper()
+    if country not in i18n.country_codes():
+        errors["country"] = _("Choose a country (ISO 3166 two-letter code).")
+    clean["country"] = country
+    language_codes = i18n.language_codes()
+    clean["languages"] = _codes(data.get("languages"), language_codes, "languages", errors)
+    clean["request_languages"] = _codes(
+        data.get("request_languages"), language_codes, "request_languages", errors
+    )
+    clean["channels"] = _codes(
+        data.get("channels"), [c.value for c in TransmissionChannel], "channels", errors
+    )
+    clean["expertise"] = _codes(
+        data.get("expertise"), [e.value for e in Expertise], "expertise", errors
+    )
+    for key in ("e_signature_accepted", "available_24_7"):
+        flag = _bool(data.get(key))
+        if flag is None:
+            errors[key] = _("Use yes or no.")
+        clean[key] = bool(flag)
+    tz = str(data.get("office_timezone") or "UTC").strip()
+    if not i18n.is_valid_timezone(tz):
+        errors["office_timezone"] = _("Choose a time zone from the list (e.g. Africa/Dakar).")
+    clean["office_timezone"] = tz
+    email = str(data.get("email") or "").strip()
+    if email:
+        try:
+            email = accounts.normalise_email(email)
+        except ValidationError:
+            errors["email"] = _("Enter a valid e-mail address.")
+    clean["email"] = email
+    phones = []
+    for raw in _as_list(data.get("phones")):
+        try:
+            phones.append(validate_phone(raw))
+        except ValueError as exc:
+            errors["phones"] = f"{raw}: {exc}"
+            break
+    clean["phones"] = phones
+    try:
+        confirmed = _parse_date(data.get("last_confirmed"))
+        if confirmed is not None and confirmed > utcnow().date():
+            errors["last_confirmed"] = _("The date cannot be in the future.")
+        clean["last_confirmed"] = confirmed
+    except ValueError:
+        errors["last_confirmed"] = _("Use a date like 2026-01-31.")
+    slugs = _as_list(data.get("networks"))
+    clean["networks"] = slugs
+    if networks_required and not slugs:
+        errors["networks"] = _("Choose at least one network.")
+    if errors:
+        raise ValidationError(fields=errors)
+    return clean
+
+
+def _resolve_networks(slugs: list[str], actor: Any, errors: dict[str, str]) -> list[Network]:
+    found = {n.slug: n for n in db.session.scalars(select(Network).where(Network.slug.in_(slugs)))}
+    networks = []
+    for slug in slugs:
+        network = found.get(slug)
+        if network is None:
+            errors["networks"] = _("Unknown network: %(slug)s", slug=slug)
+        elif not policy.can_manage_directory(actor, network):
+            errors["networks"] = _("You cannot add entries to %(network)s.", network=network.acronym)
+        else:
+            networks.append(network)
+    return networks
+
+
+# --- Writing contact points ---------------------------------------------------------------
+
+
+def snapshot(cp: ContactPoint) -> dict[str, Any]:
+    """The entry's values, as stored in the audit trail and exported."""
+    return {
+        "name": cp.name,
+        "title": cp.title,
+        "institution": cp.institution,
+        "authority_type": cp.authority_type,
+        "country": cp.country,
+        "networks": sorted(n.slug for n in cp.networks),
+        "languages": cp.languages,
+        "request_languages": cp.request_languages,
+        "channels": cp.channels,
+        "expertise": cp.expertise,
+        "e_signature_accepted": cp.e_signature_accepted,
+        "available_24_7": cp.available_24_7,
+        "office_hours": cp.office_hours,
+        "office_timezone": cp.office_timezone,
+        "email": cp.email,
+        "phones": list(cp.phones or []),
+        "postal_address": cp.postal_address,
+        "notes": cp.notes,
+        "last_confirmed": cp.last_confirmed_at.isoformat() if cp.last_confirmed_at else None,
+    }
+
+
+def _apply(cp: ContactPoint, clean: dict[str, Any], networks: list[Network]) -> None:
+    for key in (
+        "name", "title", "institution", "authority_type", "country", "e_signature_accepted",
+        "available_24_7", "office_hours", "office_timezone", "email", "postal_address", "notes",
+    ):
+        setattr(cp, key, clean[key])
+    cp.phones = clean["phones"]
+    if clean.get("last_confirmed") is not None:
+        cp.last_confirmed_at = clean["last_confirmed"]
+    cp.networks = networks
+    wanted = [
+        (kind, code)
+        for kind, key in (
+            (AttributeKind.EXPERTISE, "expertise"),
+            (AttributeKind.LANGUAGE, "languages"),
+            (AttributeKind.REQUEST_LANGUAGE, "request_languages"),
+            (AttributeKind.CHANNEL, "channels"),
+        )
+        for code in clean[key]
+    ]
+    current = {(a.kind, a.code): a for a in cp.attributes}
+    for pair, attribute in current.items():
+        if pair not in wanted:
+            cp.attributes.remove(attribute)
+    for kind, code in wanted:
+        if (kind, code) not in current:
+            cp.attributes.append(ContactPointAttribute(kind=kind.value, code=code))
+    cp.search_text = fold(" ".join([cp.name, cp.title, cp.institution, cp.notes, cp.email]))
+    cp.updated_at = utcnow()
+
+
+def create_contact_point(data: Mapping[str, Any], actor: Any, *, commit: bool = True) -> ContactPoint:
+    """Create an entry in networks the actor manages; raises ``ValidationError``."""
+    clean = clean_contact_point(data)
+    errors: dict[str, str] = {}
+    networks = _resolve_networks(clean["networks"], actor, errors)
+    if errors:
+        raise ValidationError(fields=errors)
+    cp = ContactPoint()
+    if clean.get("last_confirmed") is None:
+        cp.last_confirmed_at = utcnow().date()
+    _apply(cp, clean, networks)
+    db.session.add(cp)
+    db.session.flush()
+    audit.record(actor, "contact_point.create", "contact_point", cp.id, after=snapshot(cp))
+    if commit:
+        db.session.commit()
+    return cp
+
+
+def update_contact_point(
+    cp: ContactPoint, data: Mapping[str, Any], actor: Any, *, commit: bool = True
+) -> ContactPoint:
+    """Edit an entry; networks the actor does not manage stay as they were.
+
+    Raises ``Forbidden`` or ``ValidationError``.
+    """
+    if not policy.can_edit_contact_point(actor, cp):
+        raise Forbidden()
+    clean = clean_contact_point(data)
+    errors: dict[str, str] = {}
+    managed = policy.managed_network_ids(actor)
+    kept = [n for n in cp.networks if managed is not None and n.id not in managed]
+    wanted = [s for s in clean["networks"] if s not in {n.slug for n in kept}]
+    networks = kept + _resolve_networks(wanted, actor, errors)
+    if not networks:
+        errors["networks"] = _("Choose at least one network.")
+    if errors:
+        raise ValidationError(fields=errors)
+    before = snapshot(cp)
+    _apply(cp, clean, networks)
+    db.session.flush()
+    changed_before, changed_after = audit.diff(before, snapshot(cp))
+    if changed_after:
+        audit.record(actor, "contact_point.update", "contact_point", cp.id, changed_before, changed_after)
+    if commit:
+        db.session.commit()
+    return cp
+
+
+def link_account(cp: ContactPoint, user_email: str | None, actor: Any) -> None:
+    """Link an entry to an account (or unlink with an empty e-mail)."""
+    if not policy.can_edit_contact_point(actor, cp):
+        raise Forbidden()
+    user = None
+    if user_email:
+        user = accounts.get_user_by_email(user_email)
+        if user is None:
+            raise ValidationError(fields={"user_email": _("No account has this e-mail.")})
+    before = {"user_id": cp.user_id}
+    cp.user_id = user.id if user else None
+    audit.record(actor, "contact_point.link", "contact_point", cp.id, before, {"user_id": cp.user_id})
+    db.session.commit()
+
+
+def confirm_contact_point(cp: ContactPoint, actor: Any) -> None:
+    """Mark the entry as confirmed today; raises ``Forbidden``."""
+    if not policy.can_confirm_contact_point(actor, cp):
+        raise Forbidden()
+    _confirm(cp, actor)
+
+
+def _confirm(cp: ContactPoint, actor: Any) -> None:
+    before = {"last_confirmed": cp.last_confirmed_at.isoformat() if cp.last_confirmed_at else None}
+    cp.last_confirmed_at = utcnow().date()
+    audit.record(actor, "contact_point.confirm", "contact_point", cp.id, before,
+                 {"last_confirmed": cp.last_confirmed_at.isoformat()})
+    db.session.commit()
+
+
+def hand_over(old: ContactPoint, new: ContactPoint, actor: Any) -> None:
+    """Mark ``old`` as succeeded by ``new``; the old entry stays readable as history.
+
+    Raises ``Forbidden`` or ``ValidationError``.
+    """
+    if not policy.can_edit_contact_point(actor, old) or not policy.can_edit_contact_point(actor, new):
+        raise Forbidden()
+    if old.id == new.id:
+        raise ValidationError(fields={"successor": _("An entry cannot succeed itself.")})
+    if new.succeeded_by_id is not None:
+        raise ValidationError(fields={"successor": _("The successor has itself been replaced.")})
+    if old.succeeded_by_id is not None:
+        raise ValidationError(fields={"successor": _("This entry has already been handed over.")})
+    old.succeeded_by_id = new.id
+    old.succeeded_at = utcnow()
+    audit.record(actor, "contact_point.handover", "contact_point", old.id,
+                 {"succeeded_by": None}, {"succeeded_by": new.id, "successor_name": new.name})
+    audit.record(actor, "contact_point.takeover", "contact_point", new.id,
+                 None, {"predecessor": old.id, "predecessor_name": old.name})
+    db.session.commit()
+
+
+# --- Reading contact points ---------------------------------------------------------------
+
+
+def get_contact_point(cp_id: int, user: Any) -> ContactPoint:
+    """Load an entry the user may read; raises ``NotFound`` or ``Forbidden``."""
+    cp = db.session.get(ContactPoint, cp_id, options=_CP_LOAD)
+    if cp is None:
+        raise NotFound(_("No such contact point."))
+    if not policy.can_read_contact_point(user, cp):
+        raise Forbidden()
+    return cp
+
+
+def predecessors(cp: ContactPoint) -> list[ContactPoint]:
+    return list(db.session.scalars(select(ContactPoint).where(ContactPoint.succeeded_by_id == cp.id)))
+
+
+def own_entries(user: Any) -> list[ContactPoint]:
+    if not policy.is_signed_in(user):
+        return []
+    return list(db.session.scalars(select(ContactPoint).where(ContactPoint.user_id == user.id)))
+
+
+def stale_before() -> date:
+    return utcnow().date() - timedelta(days=current_app.config["STALE_AFTER_DAYS"])
+
+
+def is_stale(cp: ContactPoint) -> bool:
+    return cp.last_confirmed_at is None or cp.last_confirmed_at < stale_before()
+
+
+# --- Search -------------------------------------------------------------------------------
+
+FACETS = ("network", "country", "authority_type", "expertise", "language", "available_24_7")
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    network: list[str] = field(default_factory=list)
+    country: list[str] = field(default_factory=list)
+    authority_type: list[str] = field(default_factory=list)
+    expertise: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+    available_24_7: bool | None = None
+    stale_only: bool = False
+    include_former: bool = False
+    sort: str = "name"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    def selected(self, facet: str) -> list[str]:
+        if facet == "available_24_7":
+            return [] if self.available_24_7 is None else ["yes" if self.available_24_7 else "no"]
+        return list(getattr(self, facet))
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchResult:
+    query: SearchQuery
+    items: list[ContactPoint]
+    total: int
+    facets: dict[str, list[FacetValue]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.per_page))
+
+
+def parse_query(args: Any, user: Any) -> SearchQuery:
+    """Read a search from request arguments; raises ``ValidationError`` for unknown values.
+
+    ``args`` is a ``MultiDict`` (repeated keys) or a mapping with comma-separated values.
+    """
+    errors: dict[str, str] = {}
+
+    def many(key: str) -> list[str]:
+        if hasattr(args, "getlist"):
+            values = args.getlist(key)
+        else:
+            values = [args.get(key)] if args.get(key) is not None else []
+        return [v for raw in values for v in _as_list(raw)]
+
+    readable = {n.slug for n in readable_networks(user)}
+    query = SearchQuery(q=str(args.get("q") or "").strip()[:200])
+    query.network = _codes(many("network"), readable, "network", errors)
+    query.country = [c.upper() for c in many("country")]
+    _codes(query.country, i18n.country_codes(), "country", errors)
+    query.authority_type = _codes(many("authority_type"), [t.value for t in AuthorityType], "authority_type", errors)
+    query.expertise = _codes(many("expertise"), [e.value for e in Expertise], "expertise", errors)
+    query.language = [c.lower() for c in many("language")]
+    _codes(query.language, i18n.language_codes(), "language", errors)
+    flag = args.get("available_24_7")
+    if flag not in (None, ""):
+        parsed = _bool(flag)
+        if parsed is None:
+            errors["available_24_7"] = _("Use yes or no.")
+        query.available_24_7 = parsed
+    query.stale_only = _bool(args.get("stale")) is True
+    query.include_former = _bool(args.get("include_former")) is True
+    query.sort = str(args.get("sort") or "name")
+    if query.sort not in SORTS:
+        errors["sort"] = _("Unknown sort order.")
+    for key, low, high, default in (("page", 1, 10_000, 1), ("per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE)):
+        raw = args.get(key)
+        try:
+            number = default if raw in (None, "") else int(raw)
+        except (TypeError, ValueError):
+            errors[key] = _("Use a whole number.")
+            continue
+        if not low <= number <= high:
+            errors[key] = _("Use a number from %(low)d to %(high)d.", low=low, high=high)
+        setattr(query, key, number)
+    if errors:
+        raise ValidationError(_("The search has values that are not recognised."), fields=errors)
+    return query
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _facet_clauses(query: SearchQuery, network_ids: dict[str, int]) -> dict[str, Any]:
+    cp = ContactPoint
+    clauses: dict[str, Any] = {}
+    if query.network:
+        ids = [network_ids[s] for s in query.network]
+        clauses["network"] = cp.id.in_(
+            select(contact_point_networks.c.contact_point_id).where(
+                contact_point_networks.c.network_id.in_(ids)
+            )
+        )
+    if query.country:
+        clauses["country"] = cp.country.in_(query.country)
+    if query.authority_type:
+        clauses["authority_type"] = cp.authority_type.in_(query.authority_type)
+    if query.expertise:
+        clauses["expertise"] = cp.id.in_(
+            select(ContactPointAttribute.contact_point_id).where(
+                ContactPointAttribute.kind == AttributeKind.EXPERTISE.value,
+                ContactPointAttribute.code.in_(query.expertise),
+            )
+        )
+    if query.language:
+        clauses["language"] = cp.id.in_(
+            select(ContactPointAttribute.contact_point_id).where(
+                ContactPointAttribute.kind.in_(
+                    [AttributeKind.LANGUAGE.value, AttributeKind.REQUEST_LANGUAGE.value]
+                ),
+                ContactPointAttribute.code.in_(query.language),
+            )
+        )
+    if query.available_24_7 is not None:
+        clauses["available_24_7"] = cp.available_24_7.is_(query.available_24_7)
+    return clauses
+
+
+def _base_clauses(query: SearchQuery, scope: set[int] | None) -> list[Any]:
+    cp = ContactPoint
+    clauses: list[Any] = []
+    if scope is not None:
+        clauses.append(
+            cp.id.in_(
+                select(contact_point_networks.c.contact_point_id).where(
+                    contact_point_networks.c.network_id.in_(scope or {-1})
+                )
+            )
+        )
+    if not query.include_former:
+        clauses.append(cp.succeeded_by_id.is_(None))
+    if query.stale_only:
+        clauses.append(or_(cp.last_confirmed_at.is_(None), cp.last_confirmed_at < stale_before()))
+    for term in fold(query.q).split()[:8]:
+        clauses.append(cp.search_text.like(f"%{_escape_like(term)}%", escape="\\"))
+    return clauses
+
+
+def _ids(clauses: list[Any]) -> Select[Any]:
+    return select(ContactPoint.id).where(and_(True, *clauses))
+
+
+def search(query: SearchQuery, user: Any) -> SearchResult:
+    """Contact points the user may read that match ``query``, with counts per facet value.
+
+    A facet's counts ignore that facet's own selection, so the other values of a
+    selected facet stay visible with what choosing them would give.
+    """
+    cp = ContactPoint
+    scope = policy.readable_network_ids(user)
+    networks = readable_networks(user)
+    network_ids = {n.slug: n.id for n in networks}
+    base = _base_clauses(query, scope)
+    facet_clauses = _facet_clauses(query, network_ids)
+    all_clauses = base + list(facet_clauses.values())
+
+    total = db.session.scalar(select(func.count()).select_from(_ids(all_clauses).subquery())) or 0
+    order = {
+        "name": (func.lower(cp.name), cp.id),
+        "country": (cp.country, func.lower(cp.name), cp.id),
+        "confirmed_desc": (cp.last_confirmed_at.desc(), cp.id),
+        "confirmed_asc": (cp.last_confirmed_at.asc(), cp.id),
+    }[query.sort]
+    items = list(
+        db.session.scalars(
+            select(cp)
+            .where(*all_clauses)
+            .options(*_CP_LOAD)
+            .order_by(*order)
+            .limit(query.per_page)
+            .offset((query.page - 1) * query.per_page)
+        )
+    )
+
+    def ids_without(facet: str) -> Select[Any]:
+        return _ids(base + [c for name, c in facet_clauses.items() if name != facet])
+
+    counts: dict[str, dict[str, int]] = {}
+    link = contact_point_networks.c
+    rows = db.session.execute(
+        select(link.network_id, func.count())
+        .where(link.contact_point_id.in_(ids_without("network")))
+        .where(link.network_id.in_(list(network_ids.values()) or [-1]))
+        .group_by(link.network_id)
+    )
+    by_id = {v: k for k, v in network_ids.items()}
+    counts["network"] = {by_id[nid]: n for nid, n in rows}
+    for facet, column in (("country", cp.country), ("authority_type", cp.authority_type)):
+        rows = db.session.execute(
+            select(column, func.count()).where(cp.id.in_(ids_without(facet))).group_by(column)
+        )
+        counts[facet] = {str(value): n for value, n in rows}
+    rows = db.session.execute(
+        select(cp.available_24_7, func.count())
+        .where(cp.id.in_(ids_without("available_24_7")))
+        .group_by(cp.available_24_7)
+    )
+    counts["available_24_7"] = {("yes" if value else "no"): n for value, n in rows}
+    attr = ContactPointAttribute
+    rows = db.session.execute(
+        select(attr.code, func.count())
+        .where(attr.kind == AttributeKind.EXPERTISE.value)
+        .where(attr.contact_point_id.in_(ids_without("expertise")))
+        .group_by(attr.code)
+    )
+    counts["expertise"] = {code: n for code, n in rows}
+    rows = db.session.execute(
+        select(attr.code, func.count(func.distinct(attr.contact_point_id)))
+        .where(attr.kind.in_([AttributeKind.LANGUAGE.value, AttributeKind.REQUEST_LANGUAGE.value]))
+        .where(attr.contact_point_id.in_(ids_without("language")))
+        .group_by(attr.code)
+    )
+    counts["language"] = {code: n for code, n in rows}
+
+    labels = {
+        "network": {n.slug: n.acronym for n in networks},
+        "country": i18n.country_name,
+        "authority_type": authority_type_label,
+        "expertise": expertise_label,
+        "language": i18n.language_name,
+        "available_24_7": {"yes": _("Available 24/7"), "no": _("Office hours only")},
+    }
+    facets: dict[str, list[FacetValue]] = {}
+    for facet in FACETS:
+        label = labels[facet]
+        chosen = query.selected(facet)
+        values = [
+            FacetValue(value, label(value) if callable(label) else label.get(value, value), n, value in chosen)
+            for value, n in counts[facet].items()
+        ]
+        for value in chosen:  # a selected value with no hits still shows, with 0
+            if value not in counts[facet]:
+                values.append(FacetValue(value, label(value) if callable(label) else label.get(value, value), 0, True))
+        values.sort(key=lambda v: (-v.count, v.label.casefold()))
+        facets[facet] = values
+    return SearchResult(query=query, items=items, total=total, facets=facets)
+
+
+def search_all(query: SearchQuery, user: Any, limit: int = 20_000) -> list[ContactPoint]:
+    """Every entry matching ``query`` (for exports), in the query's order."""
+    scope = policy.readable_network_ids(user)
+    network_ids = {n.slug: n.id for n in readable_networks(user)}
+    clauses = _base_clauses(query, scope) + list(_facet_clauses(query, network_ids).values())
+    return list(
+        db.session.scalars(
+            select(ContactPoint)
+            .where(*clauses)
+            .options(*_CP_LOAD)
+            .order_by(func.lower(ContactPoint.name), ContactPoint.id)
+            .limit(limit)
+        )
+    )
+
+
+@dataclass
+class FinderAnswer:
+    competent: list[ContactPoint]
+    others: list[ContactPoint]
+
+
+def find_competent(measure: str, country: str, user: Any) -> FinderAnswer:
+    """Who handles ``measure`` (an expertise code) in ``country``?
+
+    Entries with that expertise come first (central authorities, then 24/7, then the most
+    recently confirmed); the other entries of the country follow as a fallback.
+    Raises ``ValidationError`` for an unknown measure or country.
+    """
+    errors = {}
+    if measure not in {e.value for e in Expertise}:
+        errors["measure"] = _("Choose a measure from the list.")
+    country = (country or "").upper()
+    if country not in i18n.country_codes():
+        errors["country"] = _("Choose a country from the list.")
+    if errors:
+        raise ValidationError(fields=errors)
+    query = SearchQuery(country=[country], per_page=MAX_PER_PAGE)
+    entries = search_all(query, user, limit=500)
+    competent = [e for e in entries if measure in e.expertise]
+    others = [e for e in entries if measure not in e.expertise]
+
+    def rank(e: ContactPoint) -> tuple[Any, ...]:
+        return (
+            e.authority_type != AuthorityType.CENTRAL_AUTHORITY,
+            not e.available_24_7,
+            is_stale(e),
+            -(e.last_confirmed_at or date.min).toordinal(),
+            e.name.casefold(),
+        )
+
+    return FinderAnswer(sorted(competent, key=rank), sorted(others, key=rank))
+
+
+# --- Staleness and reminders ------------------------------------------------------------
+
+
+def stale_entries(network: Network, user: Any) -> list[ContactPoint]:
+    if not policy.can_manage_directory(user, network):
+        raise Forbidden()
+    return list(
+        db.session.scalars(
+            select(ContactPoint)
+            .join(contact_point_networks)
+            .where(
+                contact_point_networks.c.network_id == network.id,
+                ContactPoint.succeeded_by_id.is_(None),
+                or_(ContactPoint.last_confirmed_at.is_(None), ContactPoint.last_confirmed_at < stale_before()),
+            )
+            .options(*_CP_LOAD)
+            .order_by(ContactPoint.last_confirmed_at.asc(), ContactPoint.name)
+        )
+    )
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="contact-point-confirm")
+
+
+def confirmation_token(cp: ContactPoint) -> str:
+    return _serializer().dumps({"cp": cp.id})
+
+
+def confirm_by_token(token: str) -> ContactPoint:
+    """One-click confirmation from a reminder e-mail; raises ``ValidationError``."""
+    try:
+        data = _serializer().loads(token, max_age=CONFIRM_LINK_MAX_AGE)
+    except SignatureExpired as exc:
+        raise ValidationError(_("This confirmation link has expired. Ask your secretariat for a new one.")) from exc
+    except BadSignature as exc:
+        raise ValidationError(_("This confirmation link is not valid.")) from exc
+    cp = db.session.get(ContactPoint, int(data.get("cp", 0)))
+    if cp is None or cp.succeeded_by_id is not None:
+        raise ValidationError(_("This entry no longer exists or has been handed over."))
+    _confirm(cp, None)
+    return cp
+
+
+def send_reminders(network: Network, user: Any, ids: list[int] | None = None) -> int:
+    """E-mail each stale entry of ``network`` (or the chosen ones) a confirmation link.
+
+    Returns how many were sent; entries without an e-mail are skipped.
+    """
+    entries = stale_entries(network, user)
+    if ids is not None:
+        wanted = set(ids)
+        entries = [e for e in entries if e.id in wanted]
+    sent = 0
+    base = current_app.config["BASE_URL"].rstrip("/")
+    for entry in entries:
+        if not entry.email:
+            continue
+        link = f"{base}/confirm-entry/{confirmation_token(entry)}"
+        body = _(
+            "Dear %(name)s,\n\nThe %(network)s directory lists you as a contact point. "
+            "Please check your entry and confirm that it is still correct:\n\n%(link)s\n\n"
+            "If something has changed, reply to your network secretariat.\n",
+            name=entry.name, network=network.acronym, link=link,
+        )
+        mail.send_mail(entry.email, _("Please confirm your %(network)s directory entry", network=network.acronym), body)
+        entry.reminder_sent_at = utcnow()
+        audit.record(user, "contact_point.remind", "contact_point", entry.id)
+        sent += 1
+    db.session.commit()
+    return sent
