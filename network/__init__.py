@@ -42,7 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
 
 
 def configure_extensions(app: Flask) -> None:
@@ -90,7 +92,9 @@ def configure_auth(app: Flask) -> None:
     def check_csrf() -> None:
         # Bearer-token calls carry no ambient credential, so CSRF does not apply; browser
         # sessions always need the token (API.md).
-        if request.method in {"GET", "HEAD", "OPTIONS"} or not app.config.get("WTF_CSRF_ENABLED", True):
+        if request.method in {"GET", "HEAD", "OPTIONS"} or not app.config.get(
+            "WTF_CSRF_ENABLED", True
+        ):
             return
         if request.headers.get("Authorization", "").startswith("Bearer "):
             return

@@ -42,10 +42,9 @@ def seed_demo_command(if_empty: bool) -> None:
         click.echo("The database already has data; demo data not loaded again.")
     else:
         summary = demo.seed()
-        click.echo(
-            f"Demo data: {summary['networks']} networks, {summary['contact_points']} contact points."
-        )
-    click.echo("\nDemo accounts (password for all: %s):" % demo.DEMO_PASSWORD)
+        networks, entries = summary["networks"], summary["contact_points"]
+        click.echo(f"Demo data: {networks} networks, {entries} contact points.")
+    click.echo(f"\nDemo accounts (password for all: {demo.DEMO_PASSWORD}):")
     for email, description in demo.DEMO_ACCOUNTS_DESCRIPTION:
         click.echo(f"  {email:<36} {description}")
 
@@ -74,8 +73,12 @@ def create_user_command(
             password = sys.stdin.readline().rstrip("\n")
     try:
         user = accounts.create_user(
-            email, name, password, memberships=list(zip(networks, roles, strict=True)),
-            is_admin=admin, actor=SYSTEM,
+            email,
+            name,
+            password,
+            memberships=list(zip(networks, roles, strict=True)),
+            is_admin=admin,
+            actor=SYSTEM,
         )
     except DomainError as error:
         _fail(error)
@@ -116,8 +119,12 @@ def import_directory_command(file: Path, slug: str, dry_run: bool) -> None:
     try:
         network = directory.get_network(slug)
         total = max(data.count(b"\n") - 1, 0)
-        with tqdm(total=total, unit="row", desc="Checking", disable=total < 500, file=sys.stderr) as bar:
-            report = directory_io.import_directory(data, network, SYSTEM, dry_run=dry_run, progress=bar.update)
+        with tqdm(
+            total=total, unit="row", desc="Checking", disable=total < 500, file=sys.stderr
+        ) as bar:
+            report = directory_io.import_directory(
+                data, network, SYSTEM, dry_run=dry_run, progress=bar.update
+            )
     except DomainError as error:
         _fail(error)
     for error in report.errors:
@@ -125,8 +132,10 @@ def import_directory_command(file: Path, slug: str, dry_run: bool) -> None:
     if not report.ok:
         raise click.ClickException(f"{len(report.errors)} error(s): nothing was written.")
     verb = "Would create" if dry_run else "Created"
-    click.echo(f"{verb} {report.created}, {'would update' if dry_run else 'updated'} {report.updated} "
-               f"of {report.rows} rows.")
+    click.echo(
+        f"{verb} {report.created}, {'would update' if dry_run else 'updated'} {report.updated} "
+        f"of {report.rows} rows."
+    )
 
 
 @click.command("serve", context_settings={"ignore_unknown_options": True})
@@ -158,4 +167,6 @@ def _create_app() -> Flask:
     return create_app()
 
 
-main = FlaskGroup(create_app=_create_app, help="Collaboration platform of judicial cooperation networks.")
+main = FlaskGroup(
+    create_app=_create_app, help="Collaboration platform of judicial cooperation networks."
+)

@@ -15,8 +15,10 @@ from flask_login import current_user
 
 def available_languages() -> list[tuple[str, str]]:
     """(code, name in its own language) for each UI language."""
-    return [(code, Locale.parse(code).get_display_name(code).capitalize())
-            for code in current_app.config["LANGUAGES"]]
+    return [
+        (code, Locale.parse(code).get_display_name(code).capitalize())
+        for code in current_app.config["LANGUAGES"]
+    ]
 
 
 def select_locale() -> str:
@@ -83,9 +85,7 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 def language_choices() -> list[tuple[str, str]]:
-    return sorted(
-        ((c, language_name(c)) for c in language_codes()), key=lambda p: p[1].casefold()
-    )
+    return sorted(((c, language_name(c)) for c in language_codes()), key=lambda p: p[1].casefold())
 
 
 def format_instant(value: datetime | None, fmt: str = "medium") -> str:

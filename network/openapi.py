@@ -22,16 +22,25 @@ def _list_of(ref: str) -> dict[str, Any]:
 def _ok(schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-        "401": {"description": "Not signed in", "content": {"application/json": {"schema": _ERROR}}},
+        "401": {
+            "description": "Not signed in",
+            "content": {"application/json": {"schema": _ERROR}},
+        },
         "403": {"description": "Forbidden", "content": {"application/json": {"schema": _ERROR}}},
         "404": {"description": "Not found", "content": {"application/json": {"schema": _ERROR}}},
-        "422": {"description": "Invalid input", "content": {"application/json": {"schema": _ERROR}}},
+        "422": {
+            "description": "Invalid input",
+            "content": {"application/json": {"schema": _ERROR}},
+        },
     }
 
 
 def _array_param(name: str, description: str) -> dict[str, Any]:
     return {
-        "name": name, "in": "query", "required": False, "description": description,
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
         "schema": {"type": "string"},
     }
 
@@ -55,7 +64,10 @@ def document() -> dict[str, Any]:
                             "properties": {
                                 "code": {"type": "string"},
                                 "message": {"type": "string"},
-                                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                                "fields": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                },
                             },
                             "required": ["code", "message"],
                         }
@@ -97,9 +109,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/me": {"get": {"summary": "The caller", "responses": _ok({"type": "object"})}},
-            "/networks": {
-                "get": {"summary": "Networks", "responses": _ok(_list_of("Network"))}
-            },
+            "/networks": {"get": {"summary": "Networks", "responses": _ok(_list_of("Network"))}},
             "/contact-points": {
                 "get": {
                     "summary": "Search contact points",
@@ -112,9 +122,16 @@ def document() -> dict[str, Any]:
                         _array_param("language", "ISO 639-1 code(s)"),
                         _array_param("available_24_7", "yes or no"),
                         _array_param("sort", "name, country, confirmed_desc, confirmed_asc"),
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                        {"name": "per_page", "in": "query",
-                         "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "per_page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
                     ],
                     "responses": _ok(_list_of("ContactPoint")),
                 }
@@ -122,14 +139,28 @@ def document() -> dict[str, Any]:
             "/contact-points/{id}": {
                 "get": {
                     "summary": "One contact point",
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
                     "responses": _ok({"$ref": "#/components/schemas/ContactPoint"}),
                 }
             },
             "/contact-points/{id}.vcf": {
                 "get": {
                     "summary": "One contact point as vCard 4.0",
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
                     "responses": {"200": {"description": "vCard", "content": {"text/vcard": {}}}},
                 }
             },

@@ -5,7 +5,16 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -26,13 +35,17 @@ def _signed_in() -> None:
 
 @bp.route("/", methods=["GET", "POST"])
 def settings():  # type: ignore[no-untyped-def]
-    form = PreferencesForm(locale=current_user.locale or i18n.current_locale_code(), timezone=current_user.timezone)
+    form = PreferencesForm(
+        locale=current_user.locale or i18n.current_locale_code(), timezone=current_user.timezone
+    )
     form.locale.choices = i18n.available_languages()
     form.timezone.choices = [(z, z.replace("_", " ")) for z in i18n.timezone_names()]
     password_form = PasswordForm(prefix="pw")
     if form.submit.data and form.validate_on_submit():
         try:
-            accounts.update_preferences(current_user, locale=form.locale.data, timezone=form.timezone.data)
+            accounts.update_preferences(
+                current_user, locale=form.locale.data, timezone=form.timezone.data
+            )
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -54,7 +67,9 @@ def change_password():  # type: ignore[no-untyped-def]
     form = PasswordForm(prefix="pw")
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data or "", form.new_password.data or "")
+            accounts.change_password(
+                current_user, form.current_password.data or "", form.new_password.data or ""
+            )
         except ValidationError as error:
             flash(" ".join(error.fields.values()) or error.message, "error")
         else:
@@ -97,8 +112,12 @@ def two_factor_qr():  # type: ignore[no-untyped-def]
     if not secret or current_user.totp_enabled:
         return Response(status=404)
     buffer = io.BytesIO()
-    segno.make(accounts.totp_uri(current_user, secret), error="m").save(buffer, kind="svg", scale=5, border=2)
-    return Response(buffer.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+    segno.make(accounts.totp_uri(current_user, secret), error="m").save(
+        buffer, kind="svg", scale=5, border=2
+    )
+    return Response(
+        buffer.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
 
 
 @bp.post("/tokens")

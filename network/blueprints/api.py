@@ -80,9 +80,17 @@ def me():  # type: ignore[no-untyped-def]
 
 @bp.get("/networks")
 def networks():  # type: ignore[no-untyped-def]
-    visible = [n for n in directory.list_networks() if policy.can_view_network_listing(current_user, n)]
-    return jsonify({"items": [network_json(n) for n in visible], "total": len(visible), "page": 1,
-                    "per_page": len(visible)})
+    visible = [
+        n for n in directory.list_networks() if policy.can_view_network_listing(current_user, n)
+    ]
+    return jsonify(
+        {
+            "items": [network_json(n) for n in visible],
+            "total": len(visible),
+            "page": 1,
+            "per_page": len(visible),
+        }
+    )
 
 
 @bp.get("/contact-points")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -76,7 +85,9 @@ def second_factor():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         user = accounts.get_active_user(int(pending["user_id"]))
         if user is not None and accounts.verify_totp(user, form.code.data or ""):
-            return _finish_login(user, bool(pending.get("remember")), pending.get("next") or url_for("main.home"))
+            return _finish_login(
+                user, bool(pending.get("remember")), pending.get("next") or url_for("main.home")
+            )
         flash(_("That code is not valid. Try the current one."), "error")
         return render_template("auth/second_factor.html", form=form), 401
     return render_template("auth/second_factor.html", form=form)

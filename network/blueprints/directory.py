@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -90,7 +99,9 @@ def finder():  # type: ignore[no-untyped-def]
             )
         except ValidationError as error:
             apply_errors(form, error)
-    return render_template("directory/finder.html", form=form, answer=answer, is_stale=directory.is_stale)
+    return render_template(
+        "directory/finder.html", form=form, answer=answer, is_stale=directory.is_stale
+    )
 
 
 @bp.get("/<int:cp_id>")
@@ -140,7 +151,11 @@ def _fill_choices(form: ContactPointForm) -> None:
 
 
 def _form_data(form: ContactPointForm) -> dict[str, Any]:
-    data = {name: field.data for name, field in form._fields.items() if name not in {"submit", "csrf_token"}}
+    data = {
+        name: field.data
+        for name, field in form._fields.items()
+        if name not in {"submit", "csrf_token"}
+    }
     data["phones"] = form.phones.data or ""
     return data
 
@@ -162,7 +177,9 @@ def create():  # type: ignore[no-untyped-def]
             return redirect(url_for("directory.entry", cp_id=cp.id))
     elif request.method == "POST":
         flash(_("Some values are not valid."), "error")
-    return render_template("directory/edit.html", form=form, cp=None), 422 if request.method == "POST" else 200
+    return render_template(
+        "directory/edit.html", form=form, cp=None
+    ), 422 if request.method == "POST" else 200
 
 
 @bp.route("/<int:cp_id>/edit", methods=["GET", "POST"])
@@ -309,10 +326,14 @@ def import_csv():  # type: ignore[no-untyped-def]
                 flash(_("The file has errors: nothing was written."), "error")
                 status = 422
             elif report.dry_run:
-                flash(_("The file is valid. Untick \"dry run\" to import it."), "success")
+                flash(_('The file is valid. Untick "dry run" to import it.'), "success")
             else:
                 flash(
-                    _("Imported: %(c)d created, %(u)d updated.", c=report.created, u=report.updated),
+                    _(
+                        "Imported: %(c)d created, %(u)d updated.",
+                        c=report.created,
+                        u=report.updated,
+                    ),
                     "success",
                 )
     elif request.method == "POST":
@@ -370,7 +391,9 @@ def search_url(**changes: Any) -> str:
     if toggle:
         facet, value = toggle
         values = args.getlist(facet)
-        args.setlist(facet, [v for v in values if v != value] if value in values else [*values, value])
+        args.setlist(
+            facet, [v for v in values if v != value] if value in values else [*values, value]
+        )
         args.pop("page", None)
     for key, value in changes.items():
         if value is None:

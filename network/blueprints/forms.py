@@ -43,7 +43,9 @@ class PreferencesForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=12, max=1024)])
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(min=12, max=1024)]
+    )
     submit = SubmitField(_l("Change password"))
 
 

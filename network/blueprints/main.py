@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -49,7 +58,7 @@ def healthz():  # type: ignore[no-untyped-def]
     code = 200
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means the database is not usable
+    except Exception:
         status["database"] = "error"
         code = 503
     redis_url = current_app.config.get("REDIS_URL")
@@ -72,7 +81,6 @@ def confirm_entry(token: str):  # type: ignore[no-untyped-def]
     GET only shows the question (mail scanners follow links); POST confirms.
     """
     from flask import flash
-    from flask_babel import gettext as _
 
     from network.blueprints.forms import EmptyForm
 
@@ -82,6 +90,8 @@ def confirm_entry(token: str):  # type: ignore[no-untyped-def]
             cp = directory.confirm_by_token(token)
         except ValidationError as error:
             flash(error.message, "error")
-            return render_template("main/confirm_entry.html", form=form, token=token, done=False), 400
+            return render_template(
+                "main/confirm_entry.html", form=form, token=token, done=False
+            ), 400
         return render_template("main/confirm_entry.html", form=form, token=token, done=True, cp=cp)
     return render_template("main/confirm_entry.html", form=form, token=token, done=False)

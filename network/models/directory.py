@@ -133,9 +133,7 @@ class ContactPoint(db.Model):
     institution: Mapped[str] = mapped_column(String(300), default="", server_default="")
     authority_type: Mapped[str] = mapped_column(String(30), index=True)
     country: Mapped[str] = mapped_column(String(2), index=True)
-    e_signature_accepted: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default="0"
-    )
+    e_signature_accepted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     available_24_7: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     office_hours: Mapped[str] = mapped_column(String(200), default="", server_default="")
     office_timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")

@@ -20,16 +20,16 @@ from sqlalchemy import select
 from network import crypto, i18n
 from network.errors import Conflict, NotFound, ValidationError
 from network.extensions import db
+from network.models.base import utcnow
 from network.models.directory import Network
 from network.models.people import AccessToken, LoginThrottle, Membership, Role, User
-from network.models.base import utcnow
 from network.services import audit
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # Verified against when the account is unknown, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-TOKEN_PREFIX = "ntk_"
+TOKEN_PREFIX = "ntk_"  # noqa: S105 - a public prefix, not a secret
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -273,7 +273,9 @@ def active_tokens(user: User) -> list[AccessToken]:
 # --- Preferences ----------------------------------------------------------------------
 
 
-def update_preferences(user: User, *, locale: str | None = None, timezone: str | None = None) -> None:
+def update_preferences(
+    user: User, *, locale: str | None = None, timezone: str | None = None
+) -> None:
     """Change the UI language and/or time zone; raises ``ValidationError``."""
     errors = {}
     if locale is not None and locale not in current_app.config["LANGUAGES"]:
@@ -293,7 +295,9 @@ def change_password(user: User, current: str, new: str) -> None:
     try:
         _hasher.verify(user.password_hash or _DUMMY_HASH, current)
     except (VerifyMismatchError, VerificationError, InvalidHashError) as exc:
-        raise ValidationError(fields={"current_password": _("The current password is wrong.")}) from exc
+        raise ValidationError(
+            fields={"current_password": _("The current password is wrong.")}
+        ) from exc
     user.password_hash = hash_password(new)
     audit.record(user, "user.password_change", "user", user.id)
     db.session.commit()

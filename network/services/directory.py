@@ -202,7 +202,11 @@ def _codes(
     allowed_set = set(allowed)
     codes: list[str] = []
     for raw in _as_list(value):
-        code = raw.upper() if upper and len(raw) == 2 and field_name in {"country", "member_states"} else raw
+        code = (
+            raw.upper()
+            if upper and len(raw) == 2 and field_name in {"country", "member_states"}
+            else raw
+        )
         if field_name in {"languages", "request_languages"}:
             code = raw.lower()
         if code not in allowed_set:
@@ -266,7 +270,9 @@ def _parse_date(value: Any) -> date | None:
     return date.fromisoformat(str(value).strip())
 
 
-def clean_contact_point(data: Mapping[str, Any], *, networks_required: bool = True) -> dict[str, Any]:
+def clean_contact_point(
+    data: Mapping[str, Any], *, networks_required: bool = True
+) -> dict[str, Any]:
     """Validate raw input (form, API or CSV row) into clean values.
 
     Raises ``ValidationError`` with a message per field; nothing is written.
@@ -349,7 +355,9 @@ def _resolve_networks(slugs: list[str], actor: Any, errors: dict[str, str]) -> l
         if network is None:
             errors["networks"] = _("Unknown network: %(slug)s", slug=slug)
         elif not policy.can_manage_directory(actor, network):
-            errors["networks"] = _("You cannot add entries to %(network)s.", network=network.acronym)
+            errors["networks"] = _(
+                "You cannot add entries to %(network)s.", network=network.acronym
+            )
         else:
             networks.append(network)
     return networks
@@ -385,8 +393,18 @@ def snapshot(cp: ContactPoint) -> dict[str, Any]:
 
 def _apply(cp: ContactPoint, clean: dict[str, Any], networks: list[Network]) -> None:
     for key in (
-        "name", "title", "institution", "authority_type", "country", "e_signature_accepted",
-        "available_24_7", "office_hours", "office_timezone", "email", "postal_address", "notes",
+        "name",
+        "title",
+        "institution",
+        "authority_type",
+        "country",
+        "e_signature_accepted",
+        "available_24_7",
+        "office_hours",
+        "office_timezone",
+        "email",
+        "postal_address",
+        "notes",
     ):
         setattr(cp, key, clean[key])
     cp.phones = clean["phones"]
@@ -414,7 +432,9 @@ def _apply(cp: ContactPoint, clean: dict[str, Any], networks: list[Network]) -> 
     cp.updated_at = utcnow()
 
 
-def create_contact_point(data: Mapping[str, Any], actor: Any, *, commit: bool = True) -> ContactPoint:
+def create_contact_point(
+    data: Mapping[str, Any], actor: Any, *, commit: bool = True
+) -> ContactPoint:
     """Create an entry in networks the actor manages; raises ``ValidationError``."""
     clean = clean_contact_point(data)
     errors: dict[str, str] = {}
@@ -457,7 +477,9 @@ def update_contact_point(
     db.session.flush()
     changed_before, changed_after = audit.diff(before, snapshot(cp))
     if changed_after:
-        audit.record(actor, "contact_point.update", "contact_point", cp.id, changed_before, changed_after)
+        audit.record(
+            actor, "contact_point.update", "contact_point", cp.id, changed_before, changed_after
+        )
     if commit:
         db.session.commit()
     return cp
@@ -474,7 +496,9 @@ def link_account(cp: ContactPoint, user_email: str | None, actor: Any) -> None:
             raise ValidationError(fields={"user_email": _("No account has this e-mail.")})
     before = {"user_id": cp.user_id}
     cp.user_id = user.id if user else None
-    audit.record(actor, "contact_point.link", "contact_point", cp.id, before, {"user_id": cp.user_id})
+    audit.record(
+        actor, "contact_point.link", "contact_point", cp.id, before, {"user_id": cp.user_id}
+    )
     db.session.commit()
 
 
@@ -488,8 +512,14 @@ def confirm_contact_point(cp: ContactPoint, actor: Any) -> None:
 def _confirm(cp: ContactPoint, actor: Any) -> None:
     before = {"last_confirmed": cp.last_confirmed_at.isoformat() if cp.last_confirmed_at else None}
     cp.last_confirmed_at = utcnow().date()
-    audit.record(actor, "contact_point.confirm", "contact_point", cp.id, before,
-                 {"last_confirmed": cp.last_confirmed_at.isoformat()})
+    audit.record(
+        actor,
+        "contact_point.confirm",
+        "contact_point",
+        cp.id,
+        before,
+        {"last_confirmed": cp.last_confirmed_at.isoformat()},
+    )
     db.session.commit()
 
 
@@ -498,7 +528,9 @@ def hand_over(old: ContactPoint, new: ContactPoint, actor: Any) -> None:
 
     Raises ``Forbidden`` or ``ValidationError``.
     """
-    if not policy.can_edit_contact_point(actor, old) or not policy.can_edit_contact_point(actor, new):
+    if not policy.can_edit_contact_point(actor, old) or not policy.can_edit_contact_point(
+        actor, new
+    ):
         raise Forbidden()
     if old.id == new.id:
         raise ValidationError(fields={"successor": _("An entry cannot succeed itself.")})
@@ -508,10 +540,22 @@ def hand_over(old: ContactPoint, new: ContactPoint, actor: Any) -> None:
         raise ValidationError(fields={"successor": _("This entry has already been handed over.")})
     old.succeeded_by_id = new.id
     old.succeeded_at = utcnow()
-    audit.record(actor, "contact_point.handover", "contact_point", old.id,
-                 {"succeeded_by": None}, {"succeeded_by": new.id, "successor_name": new.name})
-    audit.record(actor, "contact_point.takeover", "contact_point", new.id,
-                 None, {"predecessor": old.id, "predecessor_name": old.name})
+    audit.record(
+        actor,
+        "contact_point.handover",
+        "contact_point",
+        old.id,
+        {"succeeded_by": None},
+        {"succeeded_by": new.id, "successor_name": new.name},
+    )
+    audit.record(
+        actor,
+        "contact_point.takeover",
+        "contact_point",
+        new.id,
+        None,
+        {"predecessor": old.id, "predecessor_name": old.name},
+    )
     db.session.commit()
 
 
@@ -529,7 +573,9 @@ def get_contact_point(cp_id: int, user: Any) -> ContactPoint:
 
 
 def predecessors(cp: ContactPoint) -> list[ContactPoint]:
-    return list(db.session.scalars(select(ContactPoint).where(ContactPoint.succeeded_by_id == cp.id)))
+    return list(
+        db.session.scalars(select(ContactPoint).where(ContactPoint.succeeded_by_id == cp.id))
+    )
 
 
 def own_entries(user: Any) -> list[ContactPoint]:
@@ -611,7 +657,9 @@ def parse_query(args: Any, user: Any) -> SearchQuery:
     query.network = _codes(many("network"), readable, "network", errors)
     query.country = [c.upper() for c in many("country")]
     _codes(query.country, i18n.country_codes(), "country", errors)
-    query.authority_type = _codes(many("authority_type"), [t.value for t in AuthorityType], "authority_type", errors)
+    query.authority_type = _codes(
+        many("authority_type"), [t.value for t in AuthorityType], "authority_type", errors
+    )
     query.expertise = _codes(many("expertise"), [e.value for e in Expertise], "expertise", errors)
     query.language = [c.lower() for c in many("language")]
     _codes(query.language, i18n.language_codes(), "language", errors)
@@ -626,7 +674,10 @@ def parse_query(args: Any, user: Any) -> SearchQuery:
     query.sort = str(args.get("sort") or "name")
     if query.sort not in SORTS:
         errors["sort"] = _("Unknown sort order.")
-    for key, low, high, default in (("page", 1, 10_000, 1), ("per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE)):
+    for key, low, high, default in (
+        ("page", 1, 10_000, 1),
+        ("per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE),
+    ):
         raw = args.get(key)
         try:
             number = default if raw in (None, "") else int(raw)
@@ -767,14 +818,14 @@ def search(query: SearchQuery, user: Any) -> SearchResult:
         .where(attr.contact_point_id.in_(ids_without("expertise")))
         .group_by(attr.code)
     )
-    counts["expertise"] = {code: n for code, n in rows}
+    counts["expertise"] = dict(rows.tuples().all())
     rows = db.session.execute(
         select(attr.code, func.count(func.distinct(attr.contact_point_id)))
         .where(attr.kind.in_([AttributeKind.LANGUAGE.value, AttributeKind.REQUEST_LANGUAGE.value]))
         .where(attr.contact_point_id.in_(ids_without("language")))
         .group_by(attr.code)
     )
-    counts["language"] = {code: n for code, n in rows}
+    counts["language"] = dict(rows.tuples().all())
 
     labels = {
         "network": {n.slug: n.acronym for n in networks},
@@ -789,12 +840,21 @@ def search(query: SearchQuery, user: Any) -> SearchResult:
         label = labels[facet]
         chosen = query.selected(facet)
         values = [
-            FacetValue(value, label(value) if callable(label) else label.get(value, value), n, value in chosen)
+            FacetValue(
+                value,
+                label(value) if callable(label) else label.get(value, value),
+                n,
+                value in chosen,
+            )
             for value, n in counts[facet].items()
         ]
         for value in chosen:  # a selected value with no hits still shows, with 0
             if value not in counts[facet]:
-                values.append(FacetValue(value, label(value) if callable(label) else label.get(value, value), 0, True))
+                values.append(
+                    FacetValue(
+                        value, label(value) if callable(label) else label.get(value, value), 0, True
+                    )
+                )
         values.sort(key=lambda v: (-v.count, v.label.casefold()))
         facets[facet] = values
     return SearchResult(query=query, items=items, total=total, facets=facets)
@@ -867,7 +927,10 @@ def stale_entries(network: Network, user: Any) -> list[ContactPoint]:
             .where(
                 contact_point_networks.c.network_id == network.id,
                 ContactPoint.succeeded_by_id.is_(None),
-                or_(ContactPoint.last_confirmed_at.is_(None), ContactPoint.last_confirmed_at < stale_before()),
+                or_(
+                    ContactPoint.last_confirmed_at.is_(None),
+                    ContactPoint.last_confirmed_at < stale_before(),
+                ),
             )
             .options(*_CP_LOAD)
             .order_by(ContactPoint.last_confirmed_at.asc(), ContactPoint.name)
@@ -888,7 +951,9 @@ def confirm_by_token(token: str) -> ContactPoint:
     try:
         data = _serializer().loads(token, max_age=CONFIRM_LINK_MAX_AGE)
     except SignatureExpired as exc:
-        raise ValidationError(_("This confirmation link has expired. Ask your secretariat for a new one.")) from exc
+        raise ValidationError(
+            _("This confirmation link has expired. Ask your secretariat for a new one.")
+        ) from exc
     except BadSignature as exc:
         raise ValidationError(_("This confirmation link is not valid.")) from exc
     cp = db.session.get(ContactPoint, int(data.get("cp", 0)))
@@ -917,9 +982,15 @@ def send_reminders(network: Network, user: Any, ids: list[int] | None = None) ->
             "Dear %(name)s,\n\nThe %(network)s directory lists you as a contact point. "
             "Please check your entry and confirm that it is still correct:\n\n%(link)s\n\n"
             "If something has changed, reply to your network secretariat.\n",
-            name=entry.name, network=network.acronym, link=link,
+            name=entry.name,
+            network=network.acronym,
+            link=link,
         )
-        mail.send_mail(entry.email, _("Please confirm your %(network)s directory entry", network=network.acronym), body)
+        mail.send_mail(
+            entry.email,
+            _("Please confirm your %(network)s directory entry", network=network.acronym),
+            body,
+        )
         entry.reminder_sent_at = utcnow()
         audit.record(user, "contact_point.remind", "contact_point", entry.id)
         sent += 1

@@ -23,9 +23,24 @@ from network.services import directory
 log = logging.getLogger(__name__)
 
 COLUMNS = (
-    "name", "title", "institution", "authority_type", "country", "networks", "languages",
-    "request_languages", "channels", "expertise", "e_signature_accepted", "available_24_7",
-    "office_hours", "office_timezone", "email", "phones", "postal_address", "notes",
+    "name",
+    "title",
+    "institution",
+    "authority_type",
+    "country",
+    "networks",
+    "languages",
+    "request_languages",
+    "channels",
+    "expertise",
+    "e_signature_accepted",
+    "available_24_7",
+    "office_hours",
+    "office_timezone",
+    "email",
+    "phones",
+    "postal_address",
+    "notes",
     "last_confirmed",
 )
 REQUIRED_COLUMNS = ("name", "authority_type", "country")
@@ -171,7 +186,7 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError(
-            _("The file is not UTF-8 text. Save it as \"CSV UTF-8\" and try again."),
+            _('The file is not UTF-8 text. Save it as "CSV UTF-8" and try again.'),
             fields={"file": _("not UTF-8 (byte %(n)d)", n=exc.start + 1)},
         ) from exc
 
@@ -202,11 +217,16 @@ def import_directory(
         raise Forbidden()
     if len(data) > current_app.config["MAX_IMPORT_BYTES"]:
         raise TooLarge(
-            _("The file is larger than %(mb).1f MB.", mb=current_app.config["MAX_IMPORT_BYTES"] / 1e6)
+            _(
+                "The file is larger than %(mb).1f MB.",
+                mb=current_app.config["MAX_IMPORT_BYTES"] / 1e6,
+            )
         )
     text = _decode(data)
     if "\x00" in text:
-        raise ValidationError(_("The file is not a CSV text file."), fields={"file": _("binary content")})
+        raise ValidationError(
+            _("The file is not a CSV text file."), fields={"file": _("binary content")}
+        )
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         delimiter = dialect.delimiter
@@ -219,7 +239,9 @@ def import_directory(
     except StopIteration as exc:
         raise ValidationError(_("The file is empty."), fields={"file": _("no header row")}) from exc
     except csv.Error as exc:
-        raise ValidationError(_("The file is not a readable CSV."), fields={"file": str(exc)}) from exc
+        raise ValidationError(
+            _("The file is not a readable CSV."), fields={"file": str(exc)}
+        ) from exc
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     duplicated = sorted({h for h in header if header.count(h) > 1})
@@ -232,9 +254,8 @@ def import_directory(
     if report.errors:
         return report
 
-    existing = {
-        email: cp
-        for email, cp in db.session.execute(
+    existing: dict[str, ContactPoint] = dict(
+        db.session.execute(
             select(func.lower(ContactPoint.email), ContactPoint)
             .join(contact_point_networks)
             .where(
@@ -243,7 +264,7 @@ def import_directory(
                 ContactPoint.email != "",
             )
         ).all()
-    }
+    )
     seen_emails: dict[str, int] = {}
     cleaned: list[tuple[int, dict[str, Any]]] = []
     row_number = 1
@@ -259,15 +280,27 @@ def import_directory(
                 continue
             report.rows += 1
             if report.rows > MAX_ROWS:
-                report.errors.append(RowError(row_number, "", _("More than %(n)d rows.", n=MAX_ROWS)))
+                report.errors.append(
+                    RowError(row_number, "", _("More than %(n)d rows.", n=MAX_ROWS))
+                )
                 break
             if len(values) != len(header):
                 report.errors.append(
-                    RowError(row_number, "", _("Expected %(a)d columns, found %(b)d.", a=len(header), b=len(values)))
+                    RowError(
+                        row_number,
+                        "",
+                        _("Expected %(a)d columns, found %(b)d.", a=len(header), b=len(values)),
+                    )
                 )
                 continue
-            raw = {column: _unguard(value.strip()) for column, value in zip(header, values, strict=True)}
-            raw["networks"] = [network.slug, *[s for s in directory._as_list(raw.get("networks")) if s != network.slug]]
+            raw = {
+                column: _unguard(value.strip())
+                for column, value in zip(header, values, strict=True)
+            }
+            raw["networks"] = [
+                network.slug,
+                *[s for s in directory._as_list(raw.get("networks")) if s != network.slug],
+            ]
             try:
                 clean = directory.clean_contact_point(raw)
             except ValidationError as error:
@@ -278,17 +311,23 @@ def import_directory(
             if email:
                 if email in seen_emails:
                     report.errors.append(
-                        RowError(row_number, "email", _("Same e-mail as row %(n)d.", n=seen_emails[email]))
+                        RowError(
+                            row_number,
+                            "email",
+                            _("Same e-mail as row %(n)d.", n=seen_emails[email]),
+                        )
                     )
                     continue
                 seen_emails[email] = row_number
             cleaned.append((row_number, raw))
     except csv.Error as exc:
-        report.errors.append(RowError(row_number + 1, "", _("Unreadable CSV: %(reason)s", reason=str(exc))))
+        report.errors.append(
+            RowError(row_number + 1, "", _("Unreadable CSV: %(reason)s", reason=str(exc)))
+        )
     if progress and pending_progress:
         progress(pending_progress)
 
-    for row, raw in cleaned:
+    for _row, raw in cleaned:
         email = str(raw.get("email") or "").strip().lower()
         if email in existing:
             report.updated += 1
@@ -321,5 +360,10 @@ def import_directory(
     except Exception:
         db.session.rollback()
         raise
-    log.info("directory import into %s: %d created, %d updated", network.slug, report.created, report.updated)
+    log.info(
+        "directory import into %s: %d created, %d updated",
+        network.slug,
+        report.created,
+        report.updated,
+    )
     return report
