@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, session
 from flask_login import current_user
 
 from network.config import PROJECT_ROOT, load_config
@@ -72,33 +72,17 @@ def configure_auth(app: Flask) -> None:
     def load_user(user_id: str):  # type: ignore[no-untyped-def]
         return accounts.get_active_user(int(user_id)) if user_id.isdigit() else None
 
-    @login_manager.request_loader
-    def load_user_from_token(req):  # type: ignore[no-untyped-def]
-        header = req.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            user = accounts.user_for_token(header[len("Bearer ") :].strip())
-            if user is not None:
-                g.token_auth = True
-            return user
-        return None
-
     @login_manager.unauthorized_handler
     def unauthorized():  # type: ignore[no-untyped-def]
         from network.errors import Unauthorized
 
         raise Unauthorized()
 
-    @app.before_request
-    def check_csrf() -> None:
-        # Bearer-token calls carry no ambient credential, so CSRF does not apply; browser
-        # sessions always need the token (API.md).
-        if request.method in {"GET", "HEAD", "OPTIONS"} or not app.config.get(
-            "WTF_CSRF_ENABLED", True
-        ):
-            return
-        if request.headers.get("Authorization", "").startswith("Bearer "):
-            return
-        csrf.protect()
+    from network.security import authenticate_bearer, check_csrf
+
+    # Order matters: a bearer token decides who the caller is before the CSRF gate asks.
+    app.before_request(authenticate_bearer)
+    app.before_request(check_csrf)
 
 
 def configure_i18n(app: Flask) -> None:
@@ -113,13 +97,14 @@ def configure_i18n(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    from network.blueprints import account, api, auth, directory, main
+    from network.blueprints import account, api, auth, directory, main, members
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(directory.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(members.bp)
 
 
 def configure_realtime(app: Flask) -> None:

@@ -11,7 +11,7 @@ import argparse
 import logging
 
 BOOTSTRAP = (
-    "import warnings; warnings.simplefilter('ignore', DeprecationWarning); "
+    "import warnings; warnings.filterwarnings('ignore', message=r'\\s*Eventlet is deprecated'); "
     "import eventlet; eventlet.monkey_patch(); "
     "from network.server import main; main()"
 )

@@ -7,6 +7,7 @@ names a PostgreSQL server, once more on a fresh database created on that server.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import uuid
@@ -16,9 +17,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
 from network import create_app
 from network.extensions import db as _db
@@ -29,6 +31,24 @@ from network.services import accounts, directory
 
 PASSWORD = "correct horse battery staple"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+class FreshRequestClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``.
+
+    The ``db`` fixture keeps one application context pushed for the whole test (so the
+    test and the requests share the rolled-back session); Flask then reuses it for each
+    request, and without this ``g`` would carry the CSRF token and the loaded user from
+    one request to the next, which never happens in production.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            for key in list(vars(g)):
+                delattr(g, key)
+        except RuntimeError:  # no application context: nothing to reset
+            pass
+        return super().open(*args, **kwargs)
 
 
 def _backends() -> list[str]:
@@ -95,6 +115,7 @@ def app(
         }
     )
     application.config["BACKEND"] = backend
+    application.test_client_class = FreshRequestClient
     with application.app_context():
         upgrade()  # the schema comes from the migrations, proving them on every backend
     yield application
@@ -105,6 +126,16 @@ def app(
         drop()
 
 
+class ConnectionBoundSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy's session picks the engine per table and ignores ``bind``; the
+    test session must use the one connection whose outer transaction is rolled back."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kw: Any) -> Any:
+        if bind is None and self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kw)
+
+
 @pytest.fixture
 def db(app: Flask) -> Iterator[Any]:
     """Each test runs inside a transaction rolled back at the end; services may commit
@@ -113,7 +144,11 @@ def db(app: Flask) -> Iterator[Any]:
         connection = _db.engine.connect()
         transaction = connection.begin()
         session = _db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": ConnectionBoundSession,
+            }
         )
         original = _db.session
         _db.session = session
@@ -173,6 +208,12 @@ def make_network(db: Any) -> Callable[..., Network]:
     return factory
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """Argon2 is slow by design; hash each test password once per session."""
+    return accounts.hash_password(password)
+
+
 @pytest.fixture
 def make_user(db: Any, make_network: Callable[..., Network]) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
@@ -191,7 +232,7 @@ def make_user(db: Any, make_network: Callable[..., Network]) -> Callable[..., Us
             email=email or f"user{n}-{uuid.uuid4().hex[:6]}@example.org",
             name=f"Test Person {n}",
             is_admin=admin,
-            password_hash=accounts.hash_password(password),
+            password_hash=password_hash(password),
         )
         pairs = list(memberships or [])
         if role is not None:
