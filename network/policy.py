@@ -116,3 +116,8 @@ SYSTEM = SystemActor()
 def can_manage_any_directory(user: Any) -> bool:
     """Whether ``user`` keeps at least one network's directory (import, new entries)."""
     return managed_network_ids(user) != set()
+
+
+def can_manage_members(user: Any, network: Network) -> bool:
+    """Add, remove and change the roles of a network's members."""
+    return is_admin(user) or role_in(user, network) in DIRECTORY_MANAGERS
