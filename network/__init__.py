@@ -97,14 +97,18 @@ def configure_i18n(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    from network.blueprints import account, api, auth, directory, main, members
+    from network.blueprints import account, admin, api, auth, directory, main, members
+    from network.security import DatabaseIntegerConverter
 
+    # Before any route is added: every <int:...> id is bounded to what the database holds.
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(directory.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(members.bp)
+    app.register_blueprint(admin.bp)
 
 
 def configure_realtime(app: Flask) -> None:
@@ -121,8 +125,9 @@ def configure_realtime(app: Flask) -> None:
 
 
 def configure_security(app: Flask) -> None:
-    from network.security import apply_security_headers
+    from network.security import apply_security_headers, refuse_nul_characters
 
+    app.before_request(refuse_nul_characters)
     app.after_request(apply_security_headers)
 
 

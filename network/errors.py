@@ -86,6 +86,7 @@ _HTTP_CODES = {
     413: "too_large",
     422: "validation_error",
     429: "rate_limited",
+    500: "server_error",
 }
 
 

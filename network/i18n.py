@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pycountry
 from babel import Locale
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -23,6 +23,8 @@ def available_languages() -> list[tuple[str, str]]:
 
 def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line: messages in the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
     chosen = session.get("locale")

@@ -1,8 +1,16 @@
-"""HTTP security headers, applied to every response."""
+"""Request authentication by bearer token, the CSRF gate, the HTTP security headers
+applied to every response, and URL integers bounded to what the database can hold."""
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from typing import Any
+
+from flask import Request, Response, current_app, g, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter, Map
+
+from network.errors import Unauthorized, ValidationError
+from network.extensions import csrf, login_manager
 
 # No inline script anywhere: scripts and styles come from our own origin only.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -20,9 +28,99 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The largest value of an INTEGER column on PostgreSQL (and of a 32-bit id anywhere).
+DATABASE_INT_MAX = 2**31 - 1
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """``<int:...>`` in a URL, but never beyond ``DATABASE_INT_MAX``: a larger id cannot
+    exist, and passing it on would make the database driver fail (a 500) instead of the
+    route answering 404."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = DATABASE_INT_MAX,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def bearer_token(req: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (scheme case-insensitive), if any."""
+    scheme, _, value = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
+def authenticate_bearer() -> None:
+    """A request with a bearer token is authenticated by that token alone.
+
+    The session cookie is ignored for such a request (so a bearer header can never turn a
+    cookie-authenticated request into one that skips CSRF), and a token that is unknown,
+    revoked or belongs to an inactive account is refused with 401 rather than quietly
+    treated as anonymous. Raises ``Unauthorized``.
+    """
+    from network.services import accounts
+
+    token = bearer_token(request)
+    if token is None:
+        return
+    user = accounts.user_for_token(token)
+    if user is None:
+        raise Unauthorized(_l("The access token is not valid or has been revoked."))
+    g.token_auth = True
+    # Flask-Login would look at the session first (and, with strong session protection,
+    # drop to anonymous when the session holds anything but a login); the token decides.
+    login_manager._update_request_context_with_user(user)
+
+
+def check_csrf() -> None:
+    """Every unsafe request needs a CSRF token unless a valid bearer token authenticated it
+    (no ambient credential, API.md). Raises ``CSRFError``."""
+    if request.method in SAFE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if g.get("token_auth"):
+        return
+    csrf.protect()
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """Refuse text input containing NUL characters with 422, before any service sees it.
+
+    No form or API field has a use for them, and PostgreSQL cannot store or even compare
+    such a string: the driver would fail and the caller get a 500 for bad input.
+    Raises ``ValidationError``.
+    """
+    fields: dict[str, Any] = {}
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            if _has_nul(key) or _has_nul(value):
+                fields[key.replace("\x00", "")] = _l(
+                    "This value contains a character that is not allowed."
+                )
+    if request.is_json and _has_nul(request.get_json(silent=True)):
+        fields["body"] = _l("This value contains a character that is not allowed.")
+    if fields:
+        raise ValidationError(fields=fields)
 
 
 def apply_security_headers(response: Response) -> Response:
+    """Add the security headers to ``response`` (keeping any a view set itself)."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -12,6 +12,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
@@ -52,7 +53,7 @@ def settings():  # type: ignore[no-untyped-def]
             session["locale"] = current_user.locale
             flash(_("Your settings are saved."), "success")
             return redirect(url_for("account.settings"))
-    return render_template(
+    page = render_template(
         "account/settings.html",
         form=form,
         password_form=password_form,
@@ -60,6 +61,7 @@ def settings():  # type: ignore[no-untyped-def]
         token_form=TokenForm(prefix="tok"),
         empty_form=EmptyForm(),
     )
+    return page, 422 if form.submit.data else 200
 
 
 @bp.post("/password")
@@ -82,6 +84,7 @@ def change_password():  # type: ignore[no-untyped-def]
 @bp.route("/2fa", methods=["GET", "POST"])
 def two_factor():  # type: ignore[no-untyped-def]
     form = TotpForm()
+    status = 422 if request.method == "POST" else 200
     if current_user.totp_enabled:
         if form.validate_on_submit():
             try:
@@ -91,9 +94,11 @@ def two_factor():  # type: ignore[no-untyped-def]
             else:
                 flash(_("Two-factor sign-in is turned off."), "success")
                 return redirect(url_for("account.settings"))
-        return render_template("account/two_factor.html", form=form, enabled=True)
-    secret = session.get("totp_setup") or accounts.new_totp_secret()
-    session["totp_setup"] = secret
+        return render_template("account/two_factor.html", form=form, enabled=True), status
+    secret = accounts.open_setup_secret(current_user, session.get("totp_setup"))
+    if secret is None:
+        secret = accounts.new_totp_secret()
+        session["totp_setup"] = accounts.seal_setup_secret(current_user, secret)
     if form.validate_on_submit():
         try:
             accounts.enable_totp(current_user, secret, form.code.data or "")
@@ -103,12 +108,13 @@ def two_factor():  # type: ignore[no-untyped-def]
             session.pop("totp_setup", None)
             flash(_("Two-factor sign-in is on."), "success")
             return redirect(url_for("account.settings"))
-    return render_template("account/two_factor.html", form=form, enabled=False, secret=secret)
+    page = render_template("account/two_factor.html", form=form, enabled=False, secret=secret)
+    return page, status
 
 
 @bp.get("/2fa/qr.svg")
 def two_factor_qr():  # type: ignore[no-untyped-def]
-    secret = session.get("totp_setup")
+    secret = accounts.open_setup_secret(current_user, session.get("totp_setup"))
     if not secret or current_user.totp_enabled:
         return Response(status=404)
     buffer = io.BytesIO()

@@ -38,8 +38,12 @@ def _failed_message() -> str:
     )
 
 
+# One budget per address for both steps of a sign-in (password, then code).
+_sign_in_limit = limiter.shared_limit(_login_limit, scope="sign-in", methods=["POST"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@_sign_in_limit
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -64,32 +68,45 @@ def login():  # type: ignore[no-untyped-def]
 
 
 def _finish_login(user, remember: bool, next_url: str):  # type: ignore[no-untyped-def]
+    # A fresh session (no fixation), keeping only the language chosen before signing in
+    # for an account that has not saved one.
+    chosen_locale = session.get("locale")
     session.clear()
     login_user(user, remember=remember)
     session.permanent = True
-    if user.locale:
-        session["locale"] = user.locale
+    if user.locale or chosen_locale:
+        session["locale"] = user.locale or chosen_locale
     accounts.record_login(user)
     return redirect(next_url)
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@_sign_in_limit
 def second_factor():  # type: ignore[no-untyped-def]
     pending = session.get("pending_2fa")
     if not pending or time.time() - pending.get("at", 0) > PENDING_2FA_SECONDS:
         session.pop("pending_2fa", None)
         flash(_("Please sign in again."), "error")
         return redirect(url_for("auth.login"))
+    user = accounts.get_active_user(int(pending["user_id"]))
+    if user is None:
+        session.pop("pending_2fa", None)
+        flash(_failed_message(), "error")
+        return redirect(url_for("auth.login"))
     form = TotpForm()
     if form.validate_on_submit():
-        user = accounts.get_active_user(int(pending["user_id"]))
-        if user is not None and accounts.verify_totp(user, form.code.data or ""):
-            return _finish_login(
-                user, bool(pending.get("remember")), pending.get("next") or url_for("main.home")
-            )
-        flash(_("That code is not valid. Try the current one."), "error")
-        return render_template("auth/second_factor.html", form=form), 401
+        try:
+            accounts.check_sign_in_code(user, form.code.data or "")
+        except accounts.SignInLocked:
+            session.pop("pending_2fa", None)
+            flash(_failed_message(), "error")
+            return redirect(url_for("auth.login"))
+        except accounts.SignInFailed:
+            flash(_("That code is not valid. Try the current one."), "error")
+            return render_template("auth/second_factor.html", form=form), 401
+        return _finish_login(
+            user, bool(pending.get("remember")), pending.get("next") or url_for("main.home")
+        )
     return render_template("auth/second_factor.html", form=form)
 
 
@@ -98,7 +115,9 @@ def second_factor():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     form = EmptyForm()
     if form.validate_on_submit():
-        logout_user()
+        # Clear first: logout_user() leaves the note that makes Flask-Login delete the
+        # remember-me cookie, which would otherwise sign the person straight back in.
         session.clear()
+        logout_user()
         flash(_("You are signed out."), "info")
     return redirect(url_for("main.home"))

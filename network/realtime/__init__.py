@@ -16,9 +16,14 @@ log = logging.getLogger(__name__)
 
 
 def connected_user(auth: Any) -> Any:
-    """The user behind a connection: a token in ``auth`` or the session cookie."""
-    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
-        return accounts.user_for_token(auth["token"])
+    """The user behind a connection: a token in ``auth`` or the session cookie.
+
+    A connection that offers a token is judged by that token alone: a bad one is refused
+    even when the browser also has a session.
+    """
+    if isinstance(auth, dict) and "token" in auth:
+        token = auth["token"]
+        return accounts.user_for_token(token) if isinstance(token, str) else None
     if current_user and current_user.is_authenticated:
         return current_user._get_current_object()
     return None

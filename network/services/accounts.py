@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -35,6 +35,11 @@ MIN_PASSWORD_LENGTH = 12
 
 class SignInFailed(Exception):
     """Raised for every failed sign-in, with one message whatever the cause."""
+
+
+class SignInLocked(SignInFailed):
+    """Raised at the second step of a sign-in while the e-mail is temporarily locked (the
+    password is already proven there, so saying so reveals nothing)."""
 
 
 def normalise_email(email: str) -> str:
@@ -85,13 +90,20 @@ def create_user(
     user = User(
         email=address,
         name=name,
-        password_hash=hash_password(password) if password else None,
+        # None means "no password yet" (e.g. an invitation); an empty one is too short.
+        password_hash=hash_password(password) if password is not None else None,
         is_admin=is_admin,
     )
+    seen: set[str] = set()
     for slug, role in memberships:
         network = db.session.scalar(select(Network).where(Network.slug == slug))
         if network is None:
             raise ValidationError(fields={"network": _("Unknown network: %(slug)s", slug=slug)})
+        if slug in seen:
+            raise ValidationError(
+                fields={"network": _("%(slug)s is given twice: one role per network.", slug=slug)}
+            )
+        seen.add(slug)
         if role not in {r.value for r in Role}:
             raise ValidationError(fields={"role": _("Unknown role: %(role)s", role=role)})
         user.memberships.append(Membership(network=network, role=role))
@@ -115,6 +127,20 @@ def _throttle(email: str) -> LoginThrottle:
     return row
 
 
+def _is_locked(throttle: LoginThrottle, now: datetime) -> bool:
+    return throttle.locked_until is not None and throttle.locked_until > now
+
+
+def _count_failure(throttle: LoginThrottle, now: datetime) -> None:
+    config = current_app.config
+    throttle.failures += 1
+    throttle.updated_at = now
+    if throttle.failures >= config["LOGIN_MAX_FAILURES"]:
+        throttle.locked_until = now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
+        throttle.failures = 0
+        log.warning("sign-in locked for an e-mail key after repeated failures")
+
+
 def authenticate(email: str, password: str) -> User:
     """Check a password; returns the user or raises ``SignInFailed``.
 
@@ -122,10 +148,9 @@ def authenticate(email: str, password: str) -> User:
     the temporary lock, so neither the message nor the lock tells whether an account
     exists.
     """
-    config = current_app.config
     throttle = _throttle(email)
     now = utcnow()
-    if throttle.locked_until is not None and throttle.locked_until > now:
+    if _is_locked(throttle, now):
         db.session.commit()
         raise SignInFailed()
     user = get_user_by_email(email)
@@ -137,20 +162,38 @@ def authenticate(email: str, password: str) -> User:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.password_hash or not user.is_active_account:
-        throttle.failures += 1
-        throttle.updated_at = now
-        if throttle.failures >= config["LOGIN_MAX_FAILURES"]:
-            throttle.locked_until = now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
-            throttle.failures = 0
-            log.warning("sign-in locked for an e-mail key after repeated failures")
+        _count_failure(throttle, now)
         db.session.commit()
         raise SignInFailed()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    if not user.totp_enabled:
+        # With two-factor sign-in the count is cleared only once the code is right too.
+        throttle.failures = 0
+        throttle.locked_until = None
+    db.session.commit()
+    return user
+
+
+def check_sign_in_code(user: User, code: str) -> None:
+    """The second step of a sign-in: a code from the authenticator app.
+
+    Wrong or replayed codes count towards the same temporary lock as wrong passwords, so
+    someone who knows the password cannot try codes for long. Raises ``SignInLocked``
+    while the lock lasts and ``SignInFailed`` for a code that is not accepted.
+    """
+    throttle = _throttle(user.email)
+    now = utcnow()
+    if _is_locked(throttle, now):
+        db.session.commit()
+        raise SignInLocked()
+    if not _accept_code(user, code):
+        _count_failure(throttle, now)
+        db.session.commit()
+        raise SignInLocked() if _is_locked(throttle, now) else SignInFailed()
     throttle.failures = 0
     throttle.locked_until = None
     db.session.commit()
-    return user
 
 
 def record_login(user: User) -> None:
@@ -164,6 +207,22 @@ def record_login(user: User) -> None:
 
 def new_totp_secret() -> str:
     return pyotp.random_base32()
+
+
+def seal_setup_secret(user: User, secret: str) -> str:
+    """Encrypt a secret being enrolled, for keeping in the (signed, readable) session
+    cookie until the person confirms it: a copy of the cookie must not reveal it."""
+    return crypto.encrypt_text(secret, context=f"totp-setup:{user.id}")
+
+
+def open_setup_secret(user: User, sealed: str | None) -> str | None:
+    """The secret sealed by ``seal_setup_secret``, or None when absent or not valid."""
+    if not sealed:
+        return None
+    try:
+        return crypto.decrypt_text(sealed, context=f"totp-setup:{user.id}")
+    except ValueError:
+        return None
 
 
 def totp_uri(user: User, secret: str) -> str:
@@ -195,8 +254,8 @@ def enable_totp(user: User, secret: str, code: str) -> None:
     db.session.commit()
 
 
-def verify_totp(user: User, code: str) -> bool:
-    """Check a second-factor code; a code is accepted once (no replay)."""
+def _accept_code(user: User, code: str) -> bool:
+    """Whether ``code`` is right and newer than the last one accepted; records its step."""
     if not user.totp_secret_encrypted:
         return False
     secret = crypto.decrypt_text(user.totp_secret_encrypted, context=f"totp:{user.id}")
@@ -204,8 +263,15 @@ def verify_totp(user: User, code: str) -> bool:
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step
-    db.session.commit()
     return True
+
+
+def verify_totp(user: User, code: str) -> bool:
+    """Check a second-factor code; a code is accepted once (no replay)."""
+    accepted = _accept_code(user, code)
+    if accepted:
+        db.session.commit()
+    return accepted
 
 
 def disable_totp(user: User, code: str) -> None:
@@ -225,7 +291,13 @@ def _token_digest(token: str) -> str:
 
 
 def create_token(user: User, label: str) -> tuple[AccessToken, str]:
-    """Create a token; the plain value is returned once and never stored."""
+    """Create a token; the plain value is returned once and never stored.
+
+    Raises ``ValidationError`` for a label too long or an inactive account (whose token
+    would never be accepted).
+    """
+    if not user.is_active_account:
+        raise ValidationError(_("This account is deactivated."))
     label = (label or "").strip() or "token"
     if len(label) > 100:
         raise ValidationError(fields={"label": _("Use at most 100 characters.")})
