@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -74,7 +76,7 @@ def search():  # type: ignore[no-untyped-def]
         status = 400
     else:
         status = 200
-    result = directory.search(query, current_user)
+    result = directory.search(query, current_user, with_attributes=False)
     return (
         render_template(
             "directory/search.html",
@@ -92,16 +94,18 @@ def finder():  # type: ignore[no-untyped-def]
     form.measure.choices = directory.choices("expertise")
     form.country.choices = i18n.country_choices()
     answer = None
-    if request.args.get("measure"):
+    status = 200
+    if request.args.get("measure") or request.args.get("country"):
         try:
             answer = directory.find_competent(
                 request.args.get("measure", ""), request.args.get("country", ""), current_user
             )
         except ValidationError as error:
             apply_errors(form, error)
+            status = error.status
     return render_template(
         "directory/finder.html", form=form, answer=answer, is_stale=directory.is_stale
-    )
+    ), status
 
 
 @bp.get("/<int:cp_id>")
@@ -295,7 +299,10 @@ def edit_network(slug: str):  # type: ignore[no-untyped-def]
         else:
             flash(_("The network is saved."), "success")
             return redirect(url_for("main.networks") + f"#{network.slug}")
-    return render_template("directory/network_edit.html", form=form, network=network)
+    elif request.method == "POST":
+        flash(_("Some values are not valid."), "error")
+    status = 422 if request.method == "POST" else 200
+    return render_template("directory/network_edit.html", form=form, network=network), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -387,6 +394,10 @@ def search_url(**changes: Any) -> str:
     removes one facet value; other keys replace a parameter (None removes it)."""
     args = MultiDict(request.args)
     endpoint = changes.pop("_endpoint", None) or "directory.search"
+    # A search page links every facet value: build the route once per request and add
+    # the query string ourselves (url_for per link was a fifth of the page's time).
+    paths = g.setdefault("search_url_paths", {})
+    path = paths.get(endpoint) or paths.setdefault(endpoint, url_for(endpoint))
     toggle = changes.pop("toggle", None)
     if toggle:
         facet, value = toggle
@@ -400,4 +411,5 @@ def search_url(**changes: Any) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(endpoint, **args.to_dict(flat=False))
+    query = urlencode(list(args.items(multi=True)))
+    return f"{path}?{query}" if query else path

@@ -3,6 +3,7 @@
 from network.models.directory import (
     ContactPoint,
     ContactPointAttribute,
+    DirectoryRevision,
     Network,
     NetworkMemberState,
     contact_point_networks,
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "ContactPoint",
     "ContactPointAttribute",
+    "DirectoryRevision",
     "LoginThrottle",
     "Membership",
     "Network",

@@ -213,3 +213,18 @@ class ContactPointAttribute(db.Model):
 
     def __repr__(self) -> str:
         return f"<ContactPointAttribute {self.kind}={self.code}>"
+
+
+class DirectoryRevision(db.Model):
+    """One row whose random token changes with every write to the contact points, so a
+    process can tell whether its in-memory search index is still current
+    (``network.services.directory_index``)."""
+
+    __tablename__ = "directory_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<DirectoryRevision {self.token}>"

@@ -39,7 +39,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "West Africa",
         "languages": ["en", "fr", "pt"],
         "states": "BJ BF CV CI GM GH GN GW LR ML NE NG SN SL TG MR",
-        "secretariat": "WACAP Secretariat (with UNODC support), secretariat@wacap.example.org",
+        "secretariat": "WACAP Secretariat (with UNODC support), wacap.secretariat@example.org",
     },
     {
         "slug": "great-lakes",
@@ -48,7 +48,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "Great Lakes (Africa)",
         "languages": ["en", "fr"],
         "states": "AO BI CF CG CD KE RW SS SD UG TZ ZM",
-        "secretariat": "ICGLR and UNODC, secretariat@glcn.example.org",
+        "secretariat": "ICGLR and UNODC, glcn.secretariat@example.org",
     },
     {
         "slug": "iberred",
@@ -57,7 +57,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "Ibero-America",
         "languages": ["es", "pt"],
         "states": "ES PT AD AR BO BR CL CO CR CU DO EC SV GT HN MX NI PA PY PE UY VE",
-        "secretariat": "IberRed General Secretariat, secretaria@iberred.example.org",
+        "secretariat": "IberRed General Secretariat, iberred.secretaria@example.org",
     },
     {
         "slug": "ejn",
@@ -92,7 +92,7 @@ NETWORKS: list[dict[str, Any]] = [
         ],
         "states": "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI "
         "ES SE",
-        "secretariat": "EJN Secretariat, secretariat@ejn.example.org",
+        "secretariat": "EJN Secretariat, ejn.secretariat@example.org",
     },
     {
         "slug": "commonwealth",
@@ -103,7 +103,7 @@ NETWORKS: list[dict[str, Any]] = [
         "states": "AG AU BS BD BB BZ BW BN CM CA CY DM SZ FJ GM GA GH GD GY IN JM KE KI LS MW MY "
         "MV MT MU MZ NA NR NZ NG PK PG RW KN LC VC WS SC SL SG SB ZA LK TG TO TT TV "
         "UG GB TZ VU ZM",
-        "secretariat": "Commonwealth Secretariat, cncp@commonwealth.example.org",
+        "secretariat": "Commonwealth Secretariat, commonwealth.cncp@example.org",
     },
     {
         "slug": "casc",
@@ -112,7 +112,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "Central Asia and South Caucasus",
         "languages": ["ru", "en"],
         "states": "KZ KG TJ TM UZ AM AZ GE",
-        "secretariat": "CASC Secretariat (UNODC), casc@casc.example.org",
+        "secretariat": "CASC Secretariat (UNODC), casc.secretariat@example.org",
     },
     {
         "slug": "seajust",
@@ -121,7 +121,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "South-East Asia",
         "languages": ["en"],
         "states": "BN KH ID LA MY MM PH SG TH VN TL",
-        "secretariat": "SEAJust Secretariat, secretariat@seajust.example.org",
+        "secretariat": "SEAJust Secretariat, seajust.secretariat@example.org",
     },
     {
         "slug": "sahel",
@@ -130,7 +130,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "Sahel",
         "languages": ["fr"],
         "states": "BF TD ML MR NE SN",
-        "secretariat": "Secrétariat de la plateforme, secretariat@sahel.example.org",
+        "secretariat": "Secrétariat de la plateforme, sahel.secretariat@example.org",
     },
     {
         "slug": "ioc",
@@ -139,7 +139,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "Indian Ocean",
         "languages": ["fr", "en"],
         "states": "KM FR MG MU SC",
-        "secretariat": "Commission de l'océan Indien, ppj@coi.example.org",
+        "secretariat": "Commission de l'océan Indien, coi.ppj@example.org",
     },
     {
         "slug": "central-america",
@@ -148,7 +148,7 @@ NETWORKS: list[dict[str, Any]] = [
         "region": "Central America",
         "languages": ["es"],
         "states": "BZ CR SV GT HN NI PA DO MX CO",
-        "secretariat": "Secretaría de la red, secretaria@refco.example.org",
+        "secretariat": "Secretaría de la red, refco.secretaria@example.org",
     },
 ]
 

@@ -13,8 +13,9 @@ from typing import Any
 import phonenumbers
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from network import i18n, policy
@@ -32,7 +33,7 @@ from network.models.directory import (
     TransmissionChannel,
     contact_point_networks,
 )
-from network.services import accounts, audit, mail
+from network.services import accounts, audit, directory_index, mail
 
 log = logging.getLogger(__name__)
 
@@ -49,54 +50,72 @@ _CP_LOAD = (
 # --- Labels -----------------------------------------------------------------------------
 
 
+# Labels are lazy strings built once; a lookup translates only the one label it needs.
+_AUTHORITY_TYPE_LABELS = {
+    AuthorityType.CENTRAL_AUTHORITY: _l("Central authority"),
+    AuthorityType.PROSECUTION: _l("Prosecution"),
+    AuthorityType.JUDICIARY: _l("Judiciary"),
+    AuthorityType.LAW_ENFORCEMENT: _l("Police / law enforcement"),
+    AuthorityType.LIAISON_MAGISTRATE: _l("Liaison magistrate"),
+    AuthorityType.SECRETARIAT: _l("Network secretariat"),
+}
+
+
+_EXPERTISE_LABELS = {
+    Expertise.EXTRADITION: _l("Extradition"),
+    Expertise.MLA: _l("Mutual legal assistance"),
+    Expertise.CONFISCATION: _l("Confiscation and asset recovery"),
+    Expertise.E_EVIDENCE: _l("Electronic evidence"),
+    Expertise.JOINT_INVESTIGATIONS: _l("Joint investigations"),
+    Expertise.SPECIAL_TECHNIQUES: _l("Special investigative techniques"),
+    Expertise.TRANSFER_OF_PROCEEDINGS: _l("Transfer of proceedings"),
+    Expertise.TRANSFER_OF_SENTENCED: _l("Transfer of sentenced persons"),
+    Expertise.CULTURAL_PROPERTY: _l("Cultural property"),
+    Expertise.TERRORISM: _l("Terrorism"),
+    Expertise.CYBERCRIME: _l("Cybercrime"),
+}
+
+
+_CHANNEL_LABELS = {
+    TransmissionChannel.SECURE_PLATFORM: _l("Secure platform"),
+    TransmissionChannel.EMAIL: _l("E-mail"),
+    TransmissionChannel.DIPLOMATIC: _l("Diplomatic channel"),
+    TransmissionChannel.INTERPOL: _l("INTERPOL"),
+    TransmissionChannel.POST: _l("Post"),
+}
+
+
+_ACTION_LABELS = {
+    "contact_point.create": _l("Created"),
+    "contact_point.update": _l("Edited"),
+    "contact_point.confirm": _l("Confirmed"),
+    "contact_point.remind": _l("Reminder sent"),
+    "contact_point.handover": _l("Handed over"),
+    "contact_point.takeover": _l("Took over"),
+    "contact_point.link": _l("Account link changed"),
+}
+
+
+def _label(labels: Mapping[str, Any], code: str) -> str:
+    label = labels.get(code)
+    return code if label is None else str(label)
+
+
 def authority_type_label(code: str) -> str:
-    return {
-        AuthorityType.CENTRAL_AUTHORITY: _("Central authority"),
-        AuthorityType.PROSECUTION: _("Prosecution"),
-        AuthorityType.JUDICIARY: _("Judiciary"),
-        AuthorityType.LAW_ENFORCEMENT: _("Police / law enforcement"),
-        AuthorityType.LIAISON_MAGISTRATE: _("Liaison magistrate"),
-        AuthorityType.SECRETARIAT: _("Network secretariat"),
-    }.get(code, code)
+    return _label(_AUTHORITY_TYPE_LABELS, code)
 
 
 def expertise_label(code: str) -> str:
-    return {
-        Expertise.EXTRADITION: _("Extradition"),
-        Expertise.MLA: _("Mutual legal assistance"),
-        Expertise.CONFISCATION: _("Confiscation and asset recovery"),
-        Expertise.E_EVIDENCE: _("Electronic evidence"),
-        Expertise.JOINT_INVESTIGATIONS: _("Joint investigations"),
-        Expertise.SPECIAL_TECHNIQUES: _("Special investigative techniques"),
-        Expertise.TRANSFER_OF_PROCEEDINGS: _("Transfer of proceedings"),
-        Expertise.TRANSFER_OF_SENTENCED: _("Transfer of sentenced persons"),
-        Expertise.CULTURAL_PROPERTY: _("Cultural property"),
-        Expertise.TERRORISM: _("Terrorism"),
-        Expertise.CYBERCRIME: _("Cybercrime"),
-    }.get(code, code)
+    return _label(_EXPERTISE_LABELS, code)
 
 
 def channel_label(code: str) -> str:
-    return {
-        TransmissionChannel.SECURE_PLATFORM: _("Secure platform"),
-        TransmissionChannel.EMAIL: _("E-mail"),
-        TransmissionChannel.DIPLOMATIC: _("Diplomatic channel"),
-        TransmissionChannel.INTERPOL: _("INTERPOL"),
-        TransmissionChannel.POST: _("Post"),
-    }.get(code, code)
+    return _label(_CHANNEL_LABELS, code)
 
 
 def action_label(action: str) -> str:
     """A readable name for an audit action."""
-    return {
-        "contact_point.create": _("Created"),
-        "contact_point.update": _("Edited"),
-        "contact_point.confirm": _("Confirmed"),
-        "contact_point.remind": _("Reminder sent"),
-        "contact_point.handover": _("Handed over"),
-        "contact_point.takeover": _("Took over"),
-        "contact_point.link": _("Account link changed"),
-    }.get(action, action)
+    return _label(_ACTION_LABELS, action)
 
 
 def choices(kind: str) -> list[tuple[str, str]]:
@@ -652,7 +671,7 @@ def parse_query(args: Any, user: Any) -> SearchQuery:
             values = [args.get(key)] if args.get(key) is not None else []
         return [v for raw in values for v in _as_list(raw)]
 
-    readable = {n.slug for n in readable_networks(user)}
+    readable = set(_readable_networks_brief(user))
     query = SearchQuery(q=str(args.get("q") or "").strip()[:200])
     query.network = _codes(many("network"), readable, "network", errors)
     query.country = [c.upper() for c in many("country")]
@@ -692,147 +711,138 @@ def parse_query(args: Any, user: Any) -> SearchQuery:
     return query
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _readable_networks_brief(user: Any) -> dict[str, tuple[int, str]]:
+    """{slug: (id, acronym)} of the networks whose directory ``user`` may read."""
+    scope = policy.readable_network_ids(user)
+    rows = db.session.execute(
+        select(Network.slug, Network.id, Network.acronym).order_by(Network.acronym)
+    )
+    return {slug: (nid, acronym) for slug, nid, acronym in rows if scope is None or nid in scope}
 
 
-def _facet_clauses(query: SearchQuery, network_ids: dict[str, int]) -> dict[str, Any]:
-    cp = ContactPoint
-    clauses: dict[str, Any] = {}
-    if query.network:
-        ids = [network_ids[s] for s in query.network]
-        clauses["network"] = cp.id.in_(
-            select(contact_point_networks.c.contact_point_id).where(
-                contact_point_networks.c.network_id.in_(ids)
-            )
-        )
-    if query.country:
-        clauses["country"] = cp.country.in_(query.country)
-    if query.authority_type:
-        clauses["authority_type"] = cp.authority_type.in_(query.authority_type)
-    if query.expertise:
-        clauses["expertise"] = cp.id.in_(
-            select(ContactPointAttribute.contact_point_id).where(
-                ContactPointAttribute.kind == AttributeKind.EXPERTISE.value,
-                ContactPointAttribute.code.in_(query.expertise),
-            )
-        )
-    if query.language:
-        clauses["language"] = cp.id.in_(
-            select(ContactPointAttribute.contact_point_id).where(
-                ContactPointAttribute.kind.in_(
-                    [AttributeKind.LANGUAGE.value, AttributeKind.REQUEST_LANGUAGE.value]
-                ),
-                ContactPointAttribute.code.in_(query.language),
-            )
-        )
-    if query.available_24_7 is not None:
-        clauses["available_24_7"] = cp.available_24_7.is_(query.available_24_7)
-    return clauses
-
-
-def _base_clauses(query: SearchQuery, scope: set[int] | None) -> list[Any]:
-    cp = ContactPoint
-    clauses: list[Any] = []
-    if scope is not None:
-        clauses.append(
-            cp.id.in_(
-                select(contact_point_networks.c.contact_point_id).where(
-                    contact_point_networks.c.network_id.in_(scope or {-1})
-                )
-            )
-        )
+def _masks(
+    query: SearchQuery,
+    user: Any,
+    network_ids: Mapping[str, int],
+    index: directory_index.DirectoryIndex,
+) -> tuple[int, dict[str, int]]:
+    """The bitset of the base conditions (the user's networks, current entries only,
+    staleness, free text) and one bitset per selected facet."""
+    scope = policy.readable_network_ids(user)
+    if scope is None:
+        base = index.all_bits
+    else:
+        base = 0
+        for network_id in scope:
+            base |= index.by_network.get(network_id, 0)
     if not query.include_former:
-        clauses.append(cp.succeeded_by_id.is_(None))
+        base &= ~index.former
     if query.stale_only:
-        clauses.append(or_(cp.last_confirmed_at.is_(None), cp.last_confirmed_at < stale_before()))
+        base &= index.stale(stale_before())
     for term in fold(query.q).split()[:8]:
-        clauses.append(cp.search_text.like(f"%{_escape_like(term)}%", escape="\\"))
-    return clauses
+        base &= index.matching_text(term)
+
+    def any_of(bitsets: Mapping[Any, int], values: Iterable[Any]) -> int:
+        mask = 0
+        for value in values:
+            mask |= bitsets.get(value, 0)
+        return mask
+
+    facets: dict[str, int] = {}
+    if query.network:
+        facets["network"] = any_of(index.by_network, [network_ids[s] for s in query.network])
+    if query.country:
+        facets["country"] = any_of(index.by_country, query.country)
+    if query.authority_type:
+        facets["authority_type"] = any_of(index.by_authority_type, query.authority_type)
+    if query.expertise:
+        facets["expertise"] = any_of(index.by_expertise, query.expertise)
+    if query.language:
+        facets["language"] = any_of(index.by_language, query.language)
+    if query.available_24_7 is not None:
+        facets["available_24_7"] = (
+            index.available if query.available_24_7 else index.all_bits & ~index.available
+        )
+    return base, facets
 
 
-def _ids(clauses: list[Any]) -> Select[Any]:
-    return select(ContactPoint.id).where(and_(True, *clauses))
+def _load(ids: list[int], *, attributes: bool = True) -> list[ContactPoint]:
+    """The entries with ``ids``, in that order, with their networks (and, unless told
+    otherwise, their coded attributes) loaded in the same few queries."""
+    options = _CP_LOAD if attributes else _CP_LOAD[:1]
+    found: dict[int, ContactPoint] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            (cp.id, cp)
+            for cp in db.session.scalars(
+                select(ContactPoint).where(ContactPoint.id.in_(chunk)).options(*options)
+            )
+        )
+    return [found[i] for i in ids if i in found]
 
 
-def search(query: SearchQuery, user: Any) -> SearchResult:
+def search(query: SearchQuery, user: Any, *, with_attributes: bool = True) -> SearchResult:
     """Contact points the user may read that match ``query``, with counts per facet value.
 
     A facet's counts ignore that facet's own selection, so the other values of a
-    selected facet stay visible with what choosing them would give.
+    selected facet stay visible with what choosing them would give. Matching and
+    counting run on the in-memory index (``directory_index``); only the entries of the
+    page are loaded from the database, with their expertise, languages and channels
+    unless ``with_attributes`` is false (result cards do not show them).
     """
-    cp = ContactPoint
-    scope = policy.readable_network_ids(user)
-    networks = readable_networks(user)
-    network_ids = {n.slug: n.id for n in networks}
-    base = _base_clauses(query, scope)
-    facet_clauses = _facet_clauses(query, network_ids)
-    all_clauses = base + list(facet_clauses.values())
-
-    total = db.session.scalar(select(func.count()).select_from(_ids(all_clauses).subquery())) or 0
-    order = {
-        "name": (func.lower(cp.name), cp.id),
-        "country": (cp.country, func.lower(cp.name), cp.id),
-        "confirmed_desc": (cp.last_confirmed_at.desc(), cp.id),
-        "confirmed_asc": (cp.last_confirmed_at.asc(), cp.id),
-    }[query.sort]
-    items = list(
-        db.session.scalars(
-            select(cp)
-            .where(*all_clauses)
-            .options(*_CP_LOAD)
-            .order_by(*order)
-            .limit(query.per_page)
-            .offset((query.page - 1) * query.per_page)
-        )
+    index = directory_index.get()
+    readable = _readable_networks_brief(user)
+    network_ids = {slug: nid for slug, (nid, _acronym) in readable.items()}
+    base, facet_masks = _masks(query, user, network_ids, index)
+    matching = base
+    for facet_mask in facet_masks.values():
+        matching &= facet_mask
+    total = matching.bit_count()
+    offset = (query.page - 1) * query.per_page
+    items = _load(
+        index.page(matching, query.sort, offset, query.per_page), attributes=with_attributes
     )
 
-    def ids_without(facet: str) -> Select[Any]:
-        return _ids(base + [c for name, c in facet_clauses.items() if name != facet])
+    def without(facet: str) -> int:
+        mask = base
+        for name, facet_mask in facet_masks.items():
+            if name != facet:
+                mask &= facet_mask
+        return mask
 
-    counts: dict[str, dict[str, int]] = {}
-    link = contact_point_networks.c
-    rows = db.session.execute(
-        select(link.network_id, func.count())
-        .where(link.contact_point_id.in_(ids_without("network")))
-        .where(link.network_id.in_(list(network_ids.values()) or [-1]))
-        .group_by(link.network_id)
-    )
-    by_id = {v: k for k, v in network_ids.items()}
-    counts["network"] = {by_id[nid]: n for nid, n in rows}
-    for facet, column in (("country", cp.country), ("authority_type", cp.authority_type)):
-        rows = db.session.execute(
-            select(column, func.count()).where(cp.id.in_(ids_without(facet))).group_by(column)
-        )
-        counts[facet] = {str(value): n for value, n in rows}
-    rows = db.session.execute(
-        select(cp.available_24_7, func.count())
-        .where(cp.id.in_(ids_without("available_24_7")))
-        .group_by(cp.available_24_7)
-    )
-    counts["available_24_7"] = {("yes" if value else "no"): n for value, n in rows}
-    attr = ContactPointAttribute
-    rows = db.session.execute(
-        select(attr.code, func.count())
-        .where(attr.kind == AttributeKind.EXPERTISE.value)
-        .where(attr.contact_point_id.in_(ids_without("expertise")))
-        .group_by(attr.code)
-    )
-    counts["expertise"] = dict(rows.tuples().all())
-    rows = db.session.execute(
-        select(attr.code, func.count(func.distinct(attr.contact_point_id)))
-        .where(attr.kind.in_([AttributeKind.LANGUAGE.value, AttributeKind.REQUEST_LANGUAGE.value]))
-        .where(attr.contact_point_id.in_(ids_without("language")))
-        .group_by(attr.code)
-    )
-    counts["language"] = dict(rows.tuples().all())
+    def count(bitsets: Mapping[Any, int], facet: str) -> dict[Any, int]:
+        mask = without(facet)
+        counted = {value: (bits & mask).bit_count() for value, bits in bitsets.items()}
+        return {value: n for value, n in counted.items() if n}
 
+    by_network = count(index.by_network, "network")
+    mask_24_7 = without("available_24_7")
+    counts: dict[str, dict[str, int]] = {
+        "network": {
+            slug: by_network[nid] for slug, nid in network_ids.items() if nid in by_network
+        },
+        "country": count(index.by_country, "country"),
+        "authority_type": count(index.by_authority_type, "authority_type"),
+        "expertise": count(index.by_expertise, "expertise"),
+        "language": count(index.by_language, "language"),
+        "available_24_7": {
+            value: n
+            for value, n in (
+                ("yes", (mask_24_7 & index.available).bit_count()),
+                ("no", (mask_24_7 & ~index.available).bit_count()),
+            )
+            if n
+        },
+    }
+
+    locale = i18n.current_locale_code()  # once, not once per facet value
     labels = {
-        "network": {n.slug: n.acronym for n in networks},
-        "country": i18n.country_name,
+        "network": {slug: acronym for slug, (_nid, acronym) in readable.items()},
+        "country": lambda code: i18n.country_name(code, locale),
         "authority_type": authority_type_label,
         "expertise": expertise_label,
-        "language": i18n.language_name,
+        "language": lambda code: i18n.language_name(code, locale),
         "available_24_7": {"yes": _("Available 24/7"), "no": _("Office hours only")},
     }
     facets: dict[str, list[FacetValue]] = {}
@@ -862,18 +872,12 @@ def search(query: SearchQuery, user: Any) -> SearchResult:
 
 def search_all(query: SearchQuery, user: Any, limit: int = 20_000) -> list[ContactPoint]:
     """Every entry matching ``query`` (for exports), in the query's order."""
-    scope = policy.readable_network_ids(user)
-    network_ids = {n.slug: n.id for n in readable_networks(user)}
-    clauses = _base_clauses(query, scope) + list(_facet_clauses(query, network_ids).values())
-    return list(
-        db.session.scalars(
-            select(ContactPoint)
-            .where(*clauses)
-            .options(*_CP_LOAD)
-            .order_by(func.lower(ContactPoint.name), ContactPoint.id)
-            .limit(limit)
-        )
-    )
+    index = directory_index.get()
+    network_ids = {slug: nid for slug, (nid, _a) in _readable_networks_brief(user).items()}
+    base, facet_masks = _masks(query, user, network_ids, index)
+    for facet_mask in facet_masks.values():
+        base &= facet_mask
+    return _load(index.page(base, query.sort, 0, limit))
 
 
 @dataclass
@@ -933,7 +937,8 @@ def stale_entries(network: Network, user: Any) -> list[ContactPoint]:
                 ),
             )
             .options(*_CP_LOAD)
-            .order_by(ContactPoint.last_confirmed_at.asc(), ContactPoint.name)
+            # Never confirmed first, on every backend (SQLite and PostgreSQL differ).
+            .order_by(ContactPoint.last_confirmed_at.asc().nulls_first(), ContactPoint.name)
         )
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from network import i18n, policy
 from network.errors import Forbidden, TooLarge, ValidationError
@@ -46,7 +47,10 @@ COLUMNS = (
 REQUIRED_COLUMNS = ("name", "authority_type", "country")
 LIST_COLUMNS = {"networks", "languages", "request_languages", "channels", "expertise", "phones"}
 MAX_ROWS = 50_000
-_FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
+# A cell starting with one of these is a formula to a spreadsheet program (OWASP "CSV
+# injection"); the export puts a "'" in front and the import takes it off again. A cell
+# that itself starts with "'" is guarded too, so that the round trip is exact.
+_FORMULA_START = ("=", "@", "\t", "\r", "+", "-", "'")
 _UID_NAMESPACE = uuid.UUID("7d1f6a52-8c1e-4e47-9a8e-3f0d2a6b9c10")
 
 
@@ -192,9 +196,37 @@ def _decode(data: bytes) -> str:
 
 
 def _unguard(value: str) -> str:
-    if value.startswith("'") and value[1:2] in {"=", "@", "+", "-"}:
+    """Undo the export's formula guard: one leading "'" before a guarded character."""
+    if value.startswith("'") and value[1:2] and value[1] in _FORMULA_START:
         return value[1:]
     return value
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header row: comma, semicolon or tab (README, "CSV format").
+
+    Column names contain none of them, so the header tells reliably, whereas sniffing
+    data rows is fooled by lists such as "fr; en" inside comma-separated cells.
+    """
+    header = text.split("\n", 1)[0]
+    counts = {candidate: header.count(candidate) for candidate in (",", ";", "\t")}
+    best = max(counts, key=lambda candidate: counts[candidate])
+    return best if counts[best] else ","
+
+
+def _network_problem(
+    slugs: list[str], target: ContactPoint | None, networks: dict[str, Network], actor: Any
+) -> str | None:
+    """Why a row cannot list these networks, if it cannot: an unknown slug, or a network
+    the importer does not manage (unless the entry it updates is already in it)."""
+    already = {n.slug for n in target.networks} if target is not None else set()
+    for slug in slugs:
+        found = networks.get(slug)
+        if found is None:
+            return _("Unknown network: %(slug)s", slug=slug)
+        if slug not in already and not policy.can_manage_directory(actor, found):
+            return _("You cannot add entries to %(network)s.", network=found.acronym)
+    return None
 
 
 def import_directory(
@@ -227,12 +259,7 @@ def import_directory(
         raise ValidationError(
             _("The file is not a CSV text file."), fields={"file": _("binary content")}
         )
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     report = ImportReport(dry_run=dry_run)
     try:
         header = [h.strip().lower() for h in next(reader)]
@@ -263,8 +290,10 @@ def import_directory(
                 ContactPoint.succeeded_by_id.is_(None),
                 ContactPoint.email != "",
             )
+            .options(selectinload(ContactPoint.networks))
         ).all()
     )
+    networks = {n.slug: n for n in db.session.scalars(select(Network))}
     seen_emails: dict[str, int] = {}
     cleaned: list[tuple[int, dict[str, Any]]] = []
     row_number = 1
@@ -319,6 +348,10 @@ def import_directory(
                     )
                     continue
                 seen_emails[email] = row_number
+            problem = _network_problem(raw["networks"], existing.get(email), networks, actor)
+            if problem:
+                report.errors.append(RowError(row_number, "networks", problem))
+                continue
             cleaned.append((row_number, raw))
     except csv.Error as exc:
         report.errors.append(
