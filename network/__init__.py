@@ -69,8 +69,8 @@ def configure_auth(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):  # type: ignore[no-untyped-def]
-        return accounts.get_active_user(int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str):  # type: ignore[no-untyped-def]
+        return accounts.user_for_session_id(session_id)
 
     @login_manager.unauthorized_handler
     def unauthorized():  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
 from network import i18n
 from network.blueprints.forms import EmptyForm, PasswordForm, PreferencesForm, TokenForm, TotpForm
@@ -75,7 +75,9 @@ def change_password():  # type: ignore[no-untyped-def]
         except ValidationError as error:
             flash(" ".join(error.fields.values()) or error.message, "error")
         else:
-            flash(_("Your password is changed."), "success")
+            # The new session version signed every session out; keep this one.
+            login_user(current_user._get_current_object())
+            flash(_("Your password is changed. Other devices are signed out."), "success")
     else:
         flash(_("Use at least 12 characters for the new password."), "error")
     return redirect(url_for("account.settings"))

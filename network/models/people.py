@@ -40,6 +40,9 @@ class User(UserMixin, db.Model):
     # Encrypted with the data key (network.crypto); None until enrolment is confirmed.
     totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Part of the id kept in sessions and remember-me cookies: raising it (on a password
+    # change) signs the account out everywhere else.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -49,6 +52,9 @@ class User(UserMixin, db.Model):
     tokens: Mapped[list[AccessToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

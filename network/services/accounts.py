@@ -63,6 +63,18 @@ def get_active_user(user_id: int) -> User | None:
     return user if user is not None and user.is_active_account else None
 
 
+def user_for_session_id(session_id: str) -> User | None:
+    """The active user behind a session's id (``"<id>:<session version>"``), or None
+    when the version is old (the password changed since) or the id is malformed."""
+    user_id, _sep, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()) or len(session_id) > 40:
+        return None
+    user = get_active_user(int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
 def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
@@ -371,5 +383,6 @@ def change_password(user: User, current: str, new: str) -> None:
             fields={"current_password": _("The current password is wrong.")}
         ) from exc
     user.password_hash = hash_password(new)
+    user.session_version += 1  # every other session and remember-me cookie ends
     audit.record(user, "user.password_change", "user", user.id)
     db.session.commit()

@@ -128,3 +128,25 @@ def test_account_pages_need_a_signed_in_user(client):
         response = client.get(path)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/login")
+
+
+def test_changing_the_password_signs_out_other_devices_but_not_this_one(
+    app, client, make_user, login
+):
+    person = make_user("observer", "wacap")
+    other_device = login(app.test_client(), person)
+    assert other_device.get("/account/").status_code == 200
+    login(client, person)
+    token = csrf_token(client, "/account/")
+    response = client.post(
+        "/account/password",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-new_password": "a brand new passphrase",
+            "csrf_token": token,
+        },
+        follow_redirects=True,
+    )
+    assert "Other devices are signed out." in response.get_data(as_text=True)
+    assert client.get("/account/").status_code == 200
+    assert other_device.get("/account/").status_code == 302
