@@ -166,6 +166,7 @@ def configure_jinja(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = i18n.format_instant
     app.jinja_env.filters["date"] = i18n.format_day
     app.jinja_env.filters["country_label"] = i18n.country_name
+    app.jinja_env.filters["sort_names"] = i18n.sort_names
     app.jinja_env.filters["language_label"] = i18n.language_name
 
     @app.context_processor

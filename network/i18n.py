@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -37,6 +39,18 @@ def select_timezone() -> str:
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def recipient_locale(person_locale: str | None, network_languages: Iterable[str] = ()) -> str:
+    """The language of an e-mail to someone: their own choice if they made one, else the
+    first working language of their network that the platform speaks, else the default."""
+    supported = current_app.config["LANGUAGES"]
+    if person_locale in supported:
+        return person_locale  # type: ignore[return-value]
+    for code in network_languages:
+        if code in supported:
+            return code
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def current_locale_code() -> str:
@@ -81,13 +95,25 @@ def language_name(code: str, locale: str | None = None) -> str:
     return name[:1].upper() + name[1:]
 
 
+def fold(text: str) -> str:
+    """Lower case without accents: the key for accent-insensitive search and for sorting
+    names as a reader expects ("Bénin" between "Belgique" and "Bhoutan", not after "Z")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def sort_names(names: Iterable[str]) -> list[str]:
+    """Names in alphabetical order, accents ignored (a Jinja filter too)."""
+    return sorted(names, key=lambda name: (fold(name), name))
+
+
 def country_choices() -> list[tuple[str, str]]:
     """(code, localised name) pairs sorted by name, for select boxes."""
-    return sorted(((c, country_name(c)) for c in country_codes()), key=lambda p: p[1].casefold())
+    return sorted(((c, country_name(c)) for c in country_codes()), key=lambda p: fold(p[1]))
 
 
 def language_choices() -> list[tuple[str, str]]:
-    return sorted(((c, language_name(c)) for c in language_codes()), key=lambda p: p[1].casefold())
+    return sorted(((c, language_name(c)) for c in language_codes()), key=lambda p: fold(p[1]))
 
 
 def format_instant(value: datetime | None, fmt: str = "medium") -> str:

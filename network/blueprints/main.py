@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -12,10 +13,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from network.blueprints.forms import EmptyForm
 from network.blueprints.utils import safe_next
 from network.errors import ValidationError
 from network.extensions import db
@@ -46,7 +49,7 @@ def set_language():  # type: ignore[no-untyped-def]
     code = request.form.get("locale", "")
     target = safe_next(request.form.get("next"), url_for("main.home"))
     if code not in current_app.config["LANGUAGES"]:
-        raise ValidationError(fields={"locale": "unknown language"})
+        raise ValidationError(fields={"locale": _("This language is not available.")})
     session["locale"] = code
     if current_user.is_authenticated:
         accounts.update_preferences(current_user, locale=code)
@@ -82,10 +85,6 @@ def confirm_entry(token: str):  # type: ignore[no-untyped-def]
 
     GET only shows the question (mail scanners follow links); POST confirms.
     """
-    from flask import flash
-
-    from network.blueprints.forms import EmptyForm
-
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
         try:

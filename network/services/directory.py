@@ -12,6 +12,7 @@ from typing import Any
 
 import phonenumbers
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -21,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from network import i18n, policy
 from network.errors import Forbidden, NotFound, ValidationError
 from network.extensions import db
+from network.i18n import fold
 from network.models.base import utcnow
 from network.models.directory import (
     AttributeKind,
@@ -199,12 +201,6 @@ def network_snapshot(network: Network) -> dict[str, Any]:
 
 
 # --- Validation of a contact point -------------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Lower-case without accents, for accent-insensitive search ("Gonçalves" ~ "goncalves")."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def _as_list(value: Any) -> list[str]:
@@ -865,7 +861,7 @@ def search(query: SearchQuery, user: Any, *, with_attributes: bool = True) -> Se
                         value, label(value) if callable(label) else label.get(value, value), 0, True
                     )
                 )
-        values.sort(key=lambda v: (-v.count, v.label.casefold()))
+        values.sort(key=lambda v: (-v.count, fold(v.label)))
         facets[facet] = values
     return SearchResult(query=query, items=items, total=total, facets=facets)
 
@@ -912,7 +908,7 @@ def find_competent(measure: str, country: str, user: Any) -> FinderAnswer:
             not e.available_24_7,
             is_stale(e),
             -(e.last_confirmed_at or date.min).toordinal(),
-            e.name.casefold(),
+            fold(e.name),
         )
 
     return FinderAnswer(sorted(competent, key=rank), sorted(others, key=rank))
@@ -983,19 +979,20 @@ def send_reminders(network: Network, user: Any, ids: list[int] | None = None) ->
         if not entry.email:
             continue
         link = f"{base}/confirm-entry/{confirmation_token(entry)}"
-        body = _(
-            "Dear %(name)s,\n\nThe %(network)s directory lists you as a contact point. "
-            "Please check your entry and confirm that it is still correct:\n\n%(link)s\n\n"
-            "If something has changed, reply to your network secretariat.\n",
-            name=entry.name,
-            network=network.acronym,
-            link=link,
+        language = i18n.recipient_locale(
+            entry.user.locale if entry.user else None, network.languages or []
         )
-        mail.send_mail(
-            entry.email,
-            _("Please confirm your %(network)s directory entry", network=network.acronym),
-            body,
-        )
+        with force_locale(language):  # the recipient's language, not the sender's
+            body = _(
+                "Dear %(name)s,\n\nThe %(network)s directory lists you as a contact point. "
+                "Please check your entry and confirm that it is still correct:\n\n%(link)s\n\n"
+                "If something has changed, reply to your network secretariat.\n",
+                name=entry.name,
+                network=network.acronym,
+                link=link,
+            )
+            subject = _("Please confirm your %(network)s directory entry", network=network.acronym)
+        mail.send_mail(entry.email, subject, body)
         entry.reminder_sent_at = utcnow()
         audit.record(user, "contact_point.remind", "contact_point", entry.id)
         sent += 1

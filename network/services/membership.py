@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from network import policy
+from network import i18n, policy
 from network.errors import Conflict, Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.directory import Network
@@ -153,17 +154,17 @@ def invitation_token(user: User) -> str:
 def send_invitation(user: User, network: Network) -> None:
     base = current_app.config["BASE_URL"].rstrip("/")
     link = f"{base}/invitation/{invitation_token(user)}"
-    body = _(
-        "Dear %(name)s,\n\nYou have been added to %(network)s on the judicial cooperation "
-        "networks platform. Choose your password here (the link is valid for 14 days):\n\n"
-        "%(link)s\n",
-        name=user.name,
-        network=network.acronym,
-        link=link,
-    )
-    mail.send_mail(
-        user.email, _("Your account on the %(network)s platform", network=network.acronym), body
-    )
+    with force_locale(i18n.recipient_locale(user.locale, network.languages or [])):
+        body = _(
+            "Dear %(name)s,\n\nYou have been added to %(network)s on the judicial cooperation "
+            "networks platform. Choose your password here (the link is valid for 14 days):\n\n"
+            "%(link)s\n",
+            name=user.name,
+            network=network.acronym,
+            link=link,
+        )
+        subject = _("Your account on the %(network)s platform", network=network.acronym)
+    mail.send_mail(user.email, subject, body)
 
 
 def user_for_invitation(token: str) -> User:
