@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from network import policy
+from network.blueprints.utils import download
 from network.errors import Unauthorized
 from network.models.directory import ContactPoint, Network
 from network.services import directory, directory_io
@@ -119,11 +120,7 @@ def contact_point(cp_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/contact-points/<int:cp_id>.vcf")
 def contact_point_vcard(cp_id: int):  # type: ignore[no-untyped-def]
     cp = directory.get_contact_point(cp_id, current_user)
-    return Response(
-        directory_io.vcard(cp),
-        mimetype="text/vcard",
-        headers={"Content-Disposition": f'attachment; filename="contact-{cp.id}.vcf"'},
-    )
+    return download(directory_io.vcard(cp), "text/vcard", f"contact-{cp.id}.vcf")
 
 
 @bp.get("/openapi.json")

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     g,
@@ -30,7 +29,7 @@ from network.blueprints.forms import (
     LinkAccountForm,
     NetworkForm,
 )
-from network.blueprints.utils import apply_errors, require
+from network.blueprints.utils import apply_errors, download, require
 from network.errors import TooLarge, ValidationError
 from network.services import audit, directory, directory_io
 
@@ -361,31 +360,19 @@ def _export_query():  # type: ignore[no-untyped-def]
 @bp.get("/export.csv")
 def export_csv():  # type: ignore[no-untyped-def]
     entries = directory.search_all(_export_query(), current_user)
-    return Response(
-        directory_io.export_csv(entries),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="contact-points.csv"'},
-    )
+    return download(directory_io.export_csv(entries), "text/csv", "contact-points.csv")
 
 
 @bp.get("/export.vcf")
 def export_vcf():  # type: ignore[no-untyped-def]
     entries = directory.search_all(_export_query(), current_user)
-    return Response(
-        directory_io.export_vcards(entries),
-        mimetype="text/vcard",
-        headers={"Content-Disposition": 'attachment; filename="contact-points.vcf"'},
-    )
+    return download(directory_io.export_vcards(entries), "text/vcard", "contact-points.vcf")
 
 
 @bp.get("/<int:cp_id>.vcf")
 def entry_vcf(cp_id: int):  # type: ignore[no-untyped-def]
     cp = directory.get_contact_point(cp_id, current_user)
-    return Response(
-        directory_io.vcard(cp),
-        mimetype="text/vcard",
-        headers={"Content-Disposition": f'attachment; filename="contact-{cp.id}.vcf"'},
-    )
+    return download(directory_io.vcard(cp), "text/vcard", f"contact-{cp.id}.vcf")
 
 
 @bp.app_template_global()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import flash
+from flask import Response, flash
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -44,3 +44,10 @@ def apply_errors(form: FlaskForm, error: ValidationError) -> None:
 
 def user() -> Any:
     return current_user
+
+
+def download(body: str, mimetype: str, filename: str) -> Response:
+    """A file the browser saves rather than shows (exports, vCards)."""
+    response = Response(body, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response

@@ -15,11 +15,10 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from network import i18n, policy
+from network import i18n, policy, signing
 from network.errors import Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.i18n import fold
@@ -939,25 +938,23 @@ def stale_entries(network: Network, user: Any) -> list[ContactPoint]:
     )
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="contact-point-confirm")
+_CONFIRM_PURPOSE = "contact-point-confirm"
 
 
 def confirmation_token(cp: ContactPoint) -> str:
-    return _serializer().dumps({"cp": cp.id})
+    return signing.sign(_CONFIRM_PURPOSE, {"cp": cp.id})
 
 
 def confirm_by_token(token: str) -> ContactPoint:
     """One-click confirmation from a reminder e-mail; raises ``ValidationError``."""
-    try:
-        data = _serializer().loads(token, max_age=CONFIRM_LINK_MAX_AGE)
-    except SignatureExpired as exc:
-        raise ValidationError(
-            _("This confirmation link has expired. Ask your secretariat for a new one.")
-        ) from exc
-    except BadSignature as exc:
-        raise ValidationError(_("This confirmation link is not valid.")) from exc
-    cp = db.session.get(ContactPoint, int(data.get("cp", 0)))
+    data = signing.unsign(
+        _CONFIRM_PURPOSE,
+        token,
+        CONFIRM_LINK_MAX_AGE,
+        expired=_("This confirmation link has expired. Ask your secretariat for a new one."),
+        invalid=_("This confirmation link is not valid."),
+    )
+    cp = db.session.get(ContactPoint, data.get("cp")) if isinstance(data.get("cp"), int) else None
     if cp is None or cp.succeeded_by_id is not None:
         raise ValidationError(_("This entry no longer exists or has been handed over."))
     _confirm(cp, None)

@@ -12,10 +12,9 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from network import i18n, policy
+from network import i18n, policy, signing
 from network.errors import Conflict, Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.directory import Network
@@ -142,13 +141,12 @@ def remove_member(network: Network, membership_id: int, actor: Any) -> None:
     db.session.commit()
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="invitation")
+_INVITATION_PURPOSE = "invitation"
 
 
 def invitation_token(user: User) -> str:
     # Bound to the password state: the link stops working once a password is set.
-    return _serializer().dumps({"user": user.id, "state": user.password_hash or ""})
+    return signing.sign(_INVITATION_PURPOSE, {"user": user.id, "state": user.password_hash or ""})
 
 
 def send_invitation(user: User, network: Network) -> None:
@@ -169,15 +167,14 @@ def send_invitation(user: User, network: Network) -> None:
 
 def user_for_invitation(token: str) -> User:
     """The invited user behind a token; raises ``ValidationError`` when it is not valid."""
-    try:
-        data = _serializer().loads(token, max_age=INVITATION_MAX_AGE)
-    except SignatureExpired as exc:
-        raise ValidationError(
-            _("This invitation has expired. Ask your coordinator for a new one.")
-        ) from exc
-    except BadSignature as exc:
-        raise ValidationError(_("This invitation link is not valid.")) from exc
-    user = db.session.get(User, int(data.get("user", 0)))
+    data = signing.unsign(
+        _INVITATION_PURPOSE,
+        token,
+        INVITATION_MAX_AGE,
+        expired=_("This invitation has expired. Ask your coordinator for a new one."),
+        invalid=_("This invitation link is not valid."),
+    )
+    user = db.session.get(User, data["user"]) if isinstance(data.get("user"), int) else None
     if (
         user is None
         or (user.password_hash or "") != data.get("state")
