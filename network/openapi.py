@@ -45,6 +45,14 @@ def _array_param(name: str, description: str) -> dict[str, Any]:
     }
 
 
+_ID_PARAM: dict[str, Any] = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -83,6 +91,41 @@ def document() -> dict[str, Any]:
                         "languages": {"type": "array", "items": {"type": "string"}},
                         "member_states": {"type": "array", "items": {"type": "string"}},
                     },
+                },
+                "Channel": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "kind": {
+                            "type": "string",
+                            "enum": ["network", "topic", "case", "direct", "consultation"],
+                        },
+                        "name": {"type": "string"},
+                        "network": {"type": "string", "nullable": True},
+                        "last_seq": {"type": "integer"},
+                        "last_read_seq": {"type": "integer"},
+                        "unread": {"type": "integer"},
+                        "can_write": {"type": "boolean"},
+                    },
+                },
+                "Message": {
+                    "type": "object",
+                    "properties": {
+                        "channel_id": {"type": "integer"},
+                        "id": {"type": "integer"},
+                        "seq": {"type": "integer"},
+                        "client_id": {"type": "string"},
+                        "parent_id": {"type": "integer", "nullable": True},
+                        "author": {"type": "object", "nullable": True},
+                        "html": {"type": "string", "description": "sanitised HTML"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "edited_at": {"type": "string", "format": "date-time", "nullable": True},
+                        "deleted": {"type": "boolean"},
+                    },
+                },
+                "Posted": {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer"}, "seq": {"type": "integer"}},
                 },
                 "ContactPoint": {
                     "type": "object",
@@ -163,6 +206,70 @@ def document() -> dict[str, Any]:
                     ],
                     "responses": {"200": {"description": "vCard", "content": {"text/vcard": {}}}},
                 }
+            },
+            "/channels": {
+                "get": {
+                    "summary": "Channels the caller may read, with unread counts",
+                    "responses": _ok(_list_of("Channel")),
+                }
+            },
+            "/channels/{id}/messages": {
+                "get": {
+                    "summary": "Messages in seq order, after after_seq or before before_seq",
+                    "parameters": [
+                        _ID_PARAM,
+                        {
+                            "name": "after_seq",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                        {
+                            "name": "before_seq",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                        },
+                    ],
+                    "responses": _ok(_list_of("Message")),
+                },
+                "post": {
+                    "summary": "Post a message; a repeated client_id gets the stored one",
+                    "parameters": [_ID_PARAM],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["body", "client_id"],
+                                    "properties": {
+                                        "body": {"type": "string", "description": "Markdown"},
+                                        "client_id": {
+                                            "type": "string",
+                                            "pattern": "^[A-Za-z0-9_-]{8,64}$",
+                                        },
+                                        "parent_id": {"type": "integer", "nullable": True},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_ok({"$ref": "#/components/schemas/Posted"}),
+                        "201": {
+                            "description": "Created",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Posted"}
+                                }
+                            },
+                        },
+                    },
+                },
             },
         },
     }

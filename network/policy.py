@@ -12,6 +12,7 @@ from network.models.people import Role
 
 if TYPE_CHECKING:
     from network.models.directory import ContactPoint, Network
+    from network.models.messaging import Channel
 
 # Roles that keep a network's directory current (DOMAIN.md: coordinators and
 # secretariats run a network).
@@ -121,3 +122,41 @@ def can_manage_any_directory(user: Any) -> bool:
 def can_manage_members(user: Any, network: Network) -> bool:
     """Add, remove and change the roles of a network's members."""
     return is_admin(user) or role_in(user, network) in DIRECTORY_MANAGERS
+
+
+# --- Channels -----------------------------------------------------------------------------
+# Network channels are read by every member of the network (and site administrators, who
+# run the platform); every other kind of channel is private to its explicit members:
+# administrators do not read case, topic or direct conversations they are not part of.
+CHANNEL_WRITERS = frozenset({Role.CONTACT_POINT, Role.COORDINATOR, Role.SECRETARIAT})
+
+
+def is_channel_member(user: Any, channel: Channel) -> bool:
+    return is_signed_in(user) and any(m.user_id == user.id for m in channel.members)
+
+
+def can_read_channel(user: Any, channel: Channel) -> bool:
+    if not is_signed_in(user):
+        return False
+    if channel.kind == "network" and channel.network is not None:
+        return is_admin(user) or role_in(user, channel.network) is not None
+    return is_channel_member(user, channel)
+
+
+def can_write_channel(user: Any, channel: Channel) -> bool:
+    """Observers read a network's channel but do not post; archived channels are read-only."""
+    if channel.archived_at is not None or not can_read_channel(user, channel):
+        return False
+    if channel.kind == "network" and channel.network is not None:
+        return role_in(user, channel.network) in CHANNEL_WRITERS
+    return True
+
+
+def can_manage_channel(user: Any, channel: Channel) -> bool:
+    """Invite and remove members, rename, archive: the owner, or a coordinator or
+    secretariat of the channel's network."""
+    if not is_signed_in(user):
+        return False
+    if any(m.user_id == user.id and m.is_owner for m in channel.members):
+        return True
+    return channel.network is not None and role_in(user, channel.network) in DIRECTORY_MANAGERS

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from network import policy
 from network.blueprints.utils import download
-from network.errors import Unauthorized
+from network.errors import Unauthorized, ValidationError
 from network.models.directory import ContactPoint, Network
-from network.services import directory, directory_io
+from network.services import directory, directory_io, messaging
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -128,3 +129,60 @@ def openapi():  # type: ignore[no-untyped-def]
     from network.openapi import document
 
     return jsonify(document())
+
+
+# --- Messaging ------------------------------------------------------------------------
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValidationError(fields={name: _("Use a whole number.")}) from exc
+
+
+@bp.get("/channels")
+def channels():  # type: ignore[no-untyped-def]
+    summaries = messaging.channels_for(current_user)
+    items = [
+        {
+            "id": s.channel.id,
+            "kind": s.channel.kind,
+            "name": s.channel.name,
+            "network": s.channel.network.slug if s.channel.network else None,
+            "last_seq": s.channel.last_seq,
+            "last_read_seq": s.last_read_seq,
+            "unread": s.unread,
+            "can_write": policy.can_write_channel(current_user, s.channel),
+        }
+        for s in summaries
+    ]
+    return jsonify({"items": items, "total": len(items), "page": 1, "per_page": len(items)})
+
+
+@bp.get("/channels/<int:channel_id>/messages")
+def channel_messages(channel_id: int):  # type: ignore[no-untyped-def]
+    channel = messaging.get_channel(channel_id, current_user)
+    found = messaging.list_messages(
+        channel,
+        current_user,
+        after_seq=_int_arg("after_seq", 0),
+        before_seq=_int_arg("before_seq", None),
+        limit=_int_arg("limit", 50),
+    )
+    items = [messaging.message_payload(m) for m in found]
+    return jsonify({"items": items, "total": len(items), "page": 1, "per_page": len(items)})
+
+
+@bp.post("/channels/<int:channel_id>/messages")
+def post_channel_message(channel_id: int):  # type: ignore[no-untyped-def]
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError(_("Send a JSON object with body and client_id."))
+    message, created = messaging.post_message(
+        channel_id, current_user, data.get("body"), data.get("client_id"), data.get("parent_id")
+    )
+    return jsonify({"id": message.id, "seq": message.seq}), 201 if created else 200

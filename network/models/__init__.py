@@ -8,6 +8,14 @@ from network.models.directory import (
     NetworkMemberState,
     contact_point_networks,
 )
+from network.models.messaging import (
+    Channel,
+    ChannelKind,
+    ChannelMember,
+    Message,
+    MessageRevision,
+    ReadMarker,
+)
 from network.models.people import (
     AccessToken,
     AuditEvent,
@@ -20,13 +28,19 @@ from network.models.people import (
 __all__ = [
     "AccessToken",
     "AuditEvent",
+    "Channel",
+    "ChannelKind",
+    "ChannelMember",
     "ContactPoint",
     "ContactPointAttribute",
     "DirectoryRevision",
     "LoginThrottle",
     "Membership",
+    "Message",
+    "MessageRevision",
     "Network",
     "NetworkMemberState",
+    "ReadMarker",
     "Role",
     "User",
     "contact_point_networks",

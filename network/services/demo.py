@@ -26,7 +26,7 @@ from network.models.directory import (
     TransmissionChannel,
 )
 from network.models.people import Membership, User
-from network.services import accounts
+from network.services import accounts, messaging
 from network.services.directory import fold
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed for the demo on purpose
@@ -557,6 +557,8 @@ def _ensure_networks() -> dict[str, Network]:
         db.session.add(network)
         existing[spec["slug"]] = network
     db.session.flush()
+    for network in existing.values():
+        messaging.ensure_network_channel(network)
     return existing
 
 

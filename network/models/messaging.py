@@ -1,0 +1,149 @@
+"""Messaging: channels, their members with read markers, and messages with a per-channel
+sequence number.
+
+Message bodies are stored encrypted (``network.crypto``, AES-GCM) with the channel and
+sequence number bound as associated data, so a ciphertext cannot be moved to another
+message unnoticed.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from network.extensions import db
+from network.models.base import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from network.models.directory import Network
+    from network.models.people import User
+
+
+class ChannelKind(enum.StrEnum):
+    NETWORK = "network"  # every member of a network
+    TOPIC = "topic"  # a working group: private, members invited
+    CASE = "case"  # tied to a case record
+    DIRECT = "direct"  # two or a few people, across networks
+    CONSULTATION = "consultation"  # a live consultation room
+
+
+class Channel(db.Model):
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    network_id: Mapped[int | None] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The last sequence number given out; raised in the sending transaction, so numbers
+    # are gap-free and strictly increasing per channel.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    network: Mapped[Network | None] = relationship()
+    members: Mapped[list[ChannelMember]] = relationship(
+        back_populates="channel", cascade="all, delete-orphan"
+    )
+
+    @property
+    def room(self) -> str:
+        """The Socket.IO room of the channel."""
+        return f"channel:{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.id} {self.kind} {self.name!r}>"
+
+
+class ChannelMember(db.Model):
+    """An explicit member of a channel (network channels take their members from the
+    network's memberships instead)."""
+
+    __tablename__ = "channel_members"
+    __table_args__ = (UniqueConstraint("channel_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    is_owner: Mapped[bool] = mapped_column(default=False, server_default="0")
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    channel: Mapped[Channel] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ChannelMember channel={self.channel_id} user={self.user_id}>"
+
+
+class ReadMarker(db.Model):
+    """How far a person has read a channel (any kind of channel)."""
+
+    __tablename__ = "read_markers"
+    __table_args__ = (UniqueConstraint("channel_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    last_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    def __repr__(self) -> str:
+        return f"<ReadMarker channel={self.channel_id} user={self.user_id} {self.last_read_seq}>"
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "seq"),
+        # A retried send (same author, same client-made id) is stored once.
+        UniqueConstraint("author_id", "client_id"),
+        Index("ix_messages_channel_created", "channel_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    body_encrypted: Mapped[str | None] = mapped_column(Text)  # None once deleted
+    html_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    channel: Mapped[Channel] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def __repr__(self) -> str:
+        return f"<Message {self.id} channel={self.channel_id} seq={self.seq}>"
+
+
+class MessageRevision(db.Model):
+    """An earlier version of an edited message (the edit history stays visible)."""
+
+    __tablename__ = "message_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    body_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<MessageRevision {self.id} of message {self.message_id}>"
