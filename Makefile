@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml
 
 translations: $(MO)
 
+run: export NETWORK_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP) translations
 	$(BIN)/network init
 	$(BIN)/network seed-demo --if-empty

@@ -97,7 +97,7 @@ def configure_i18n(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    from network.blueprints import account, admin, api, auth, directory, main, members
+    from network.blueprints import account, admin, api, auth, directory, main, members, messaging
     from network.security import DatabaseIntegerConverter
 
     # Before any route is added: every <int:...> id is bounded to what the database holds.
@@ -109,6 +109,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(members.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(messaging.bp)
 
 
 def configure_realtime(app: Flask) -> None:
@@ -117,7 +118,7 @@ def configure_realtime(app: Flask) -> None:
     socketio.init_app(
         app,
         message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=app.config.get("SOCKET_ALLOWED_ORIGINS") or [app.config["BASE_URL"]],
+        cors_allowed_origins=app.config["SOCKET_ALLOWED_ORIGINS"],
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         manage_session=False,
     )
@@ -147,7 +148,7 @@ def configure_jinja(app: Flask) -> None:
     from types import SimpleNamespace
 
     from network import i18n, policy
-    from network.services import directory
+    from network.services import directory, messaging
 
     labels = SimpleNamespace(
         authority_type=directory.authority_type_label,
@@ -157,6 +158,7 @@ def configure_jinja(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         labels=labels,
+        channel_kind_label=messaging.channel_kind_label,
         policy=policy,
         country_name=i18n.country_name,
         language_name=i18n.language_name,
@@ -165,6 +167,7 @@ def configure_jinja(app: Flask) -> None:
     )
     app.jinja_env.filters["datetime"] = i18n.format_instant
     app.jinja_env.filters["date"] = i18n.format_day
+    app.jinja_env.filters["iso_datetime"] = i18n.format_iso_instant
     app.jinja_env.filters["country_label"] = i18n.country_name
     app.jinja_env.filters["sort_names"] = i18n.sort_names
     app.jinja_env.filters["language_label"] = i18n.language_name

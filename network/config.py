@@ -27,6 +27,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def socket_origins(base_url: str) -> list[str]:
+    """The origins whose pages may open a Socket.IO connection: the platform's own
+    address only (never "*"); on a laptop both spellings of the loopback address."""
+    base = base_url.rstrip("/")
+    origins = [base]
+    for a, b in (("://127.0.0.1", "://localhost"), ("://localhost", "://127.0.0.1")):
+        if a in base:
+            origins.append(base.replace(a, b))
+    return origins
+
+
 def _secret_key(instance: Path) -> str:
     """The secret from the environment, else one generated once into ``instance/``."""
     from_env = os.environ.get("NETWORK_SECRET_KEY")
@@ -100,6 +111,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key(instance)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if not config.get("SOCKET_ALLOWED_ORIGINS"):
+        config["SOCKET_ALLOWED_ORIGINS"] = socket_origins(config["BASE_URL"])
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # One short-lived connection per checkout keeps SQLite writes from blocking the
         # eventlet hub for long; a busy timeout rides out concurrent writers.

@@ -121,6 +121,11 @@ def format_instant(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt) if value else ""
 
 
+def format_iso_instant(value: str | None, fmt: str = "medium") -> str:
+    """An ISO 8601 instant (as the API carries it) in the viewer's time zone."""
+    return format_datetime(datetime.fromisoformat(value), fmt) if value else ""
+
+
 def format_day(value: date | None, fmt: str = "medium") -> str:
     return format_date(value, fmt) if value else ""
 

@@ -43,6 +43,16 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # --- Channels ---------------------------------------------------------------------------
 
 
+def channel_kind_label(kind: str) -> str:
+    return {
+        ChannelKind.NETWORK: _("Network channel"),
+        ChannelKind.TOPIC: _("Topic channel"),
+        ChannelKind.CASE: _("Case channel"),
+        ChannelKind.DIRECT: _("Direct conversation"),
+        ChannelKind.CONSULTATION: _("Consultation"),
+    }.get(kind, kind)
+
+
 def ensure_network_channel(network: Network) -> Channel:
     """The network's channel, created with the network (idempotent; the caller commits)."""
     channel = db.session.scalar(

@@ -99,6 +99,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _run_cli(env, "init")
     _run_cli(env, "seed-demo")
     port = _free_port()
+    # The allowed Socket.IO origin: the browser's pages come from this address.
+    env["NETWORK_BASE_URL"] = f"http://127.0.0.1:{port}"
     log = instance / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
