@@ -32,9 +32,11 @@ Choices
       writes as ``style="text-align:…"``, is carried by ``align`` instead.
     * ``code`` keeps a ``class`` only when it is ``language-…`` (fenced code info).
     * :func:`clean_html` is idempotent: cleaning its output again changes nothing.
-      html5lib may re-nest a serialised tree differently on a second parse (foster
-      parenting of stray table text, the newline after ``<pre>``), so cleaning repeats
-      until the output is a fixed point.
+      Attribute values are decoded and written back fully escaped, attributes in name
+      order, and the newline a parser drops after ``<pre>`` is doubled. A serialised
+      tree can still parse into a different one (a link inside a table inside a link
+      is un-nested on the second parse), so cleaning repeats until the output is a
+      fixed point, and refuses input that never settles.
 """
 
 from __future__ import annotations
@@ -128,7 +130,6 @@ class _LinksAndLayoutFilter(Filter):
             is_text = kind in {"Characters", "SpaceCharacters"}
             if after_pre and is_text and token["data"].startswith("\n"):
                 token = {**token, "data": "\n" + token["data"]}
-            after_pre = kind == "StartTag" and name == "pre"
 
             if name == "a" and kind == "StartTag":
                 has_href = (None, "href") in token["data"]
@@ -146,6 +147,9 @@ class _LinksAndLayoutFilter(Filter):
                     key: unescape(value)
                     for key, value in sorted(token["data"].items(), key=lambda item: item[0][1])
                 }
+            # Only what is written counts: an unwrapped <a> right after <pre> must not
+            # hide the newline that follows it.
+            after_pre = kind == "StartTag" and name == "pre"
             yield token
 
 

@@ -240,6 +240,15 @@ def _clean_body(body: Any) -> str:
     return body
 
 
+def _render(text: str) -> str:
+    """Markdown to safe HTML; raises ``ValidationError`` for the (never yet seen) input
+    whose cleaning does not settle, rather than storing an unstable body."""
+    try:
+        return sanitize.render_markdown(text)
+    except ValueError as exc:
+        raise ValidationError(fields={"body": _("This message cannot be shown safely.")}) from exc
+
+
 def _existing(author_id: int, client_id: str) -> Message | None:
     return db.session.scalar(
         select(Message).where(Message.author_id == author_id, Message.client_id == client_id)
@@ -273,7 +282,7 @@ def post_message(
         parent = db.session.get(Message, parent_id) if isinstance(parent_id, int) else None
         if parent is None or parent.channel_id != channel.id:
             raise ValidationError(fields={"parent_id": _("Reply to a message of this channel.")})
-    html = sanitize.render_markdown(text)
+    html = _render(text)
     channel_id, author_id = channel.id, author.id
     # End the read-only part of the transaction: the write transaction then starts with
     # the UPDATE that takes the channel's next number (on SQLite a read transaction that
@@ -366,12 +375,11 @@ def edit_message(message_id: Any, user: Any, body: Any) -> Message:
     if not policy.can_write_channel(user, message.channel):
         raise Forbidden(_("You can read this channel but not write in it."))
     text = _clean_body(body)
+    html = _render(text)
     context = _context(message.channel_id, message.seq)
     db.session.add(MessageRevision(message_id=message.id, body_encrypted=message.body_encrypted))
     message.body_encrypted = crypto.encrypt_text(text, context=context)
-    message.html_encrypted = crypto.encrypt_text(
-        sanitize.render_markdown(text), context=context + ":html"
-    )
+    message.html_encrypted = crypto.encrypt_text(html, context=context + ":html")
     message.edited_at = utcnow()
     db.session.commit()
     events.publish("message", message_payload(message), message.channel.room)

@@ -352,7 +352,7 @@ def test_combined_vectors_rendered_as_markdown_are_inert_and_stable(text: str) -
     assert_stable(output)
 
 
-@settings(DETERMINISTIC, max_examples=500)
+@settings(DETERMINISTIC, max_examples=400)
 @given(combined)
 def test_combined_vectors_cleaned_as_html_are_inert_and_stable(text: str) -> None:
     output = clean_html(text)
@@ -360,7 +360,7 @@ def test_combined_vectors_cleaned_as_html_are_inert_and_stable(text: str) -> Non
     assert_stable(output)
 
 
-@settings(DETERMINISTIC, max_examples=300)
+@settings(DETERMINISTIC, max_examples=200)
 @given(st.text(), vectors, st.text())
 def test_vectors_inside_arbitrary_text_are_inert(prefix: str, vector: str, suffix: str) -> None:
     for output in (render_markdown(prefix + vector + suffix), clean_html(prefix + vector + suffix)):
@@ -487,9 +487,31 @@ def test_newlines_at_the_start_of_pre_survive_repeated_cleaning() -> None:
     assert_stable(cleaned)
 
 
-def test_stray_table_text_settles_in_one_call() -> None:
-    cleaned = clean_html("<table><caption>hi</caption></table>")
-    assert cleaned == "hi<table></table>"
+def test_newline_after_an_unwrapped_link_at_the_start_of_pre_is_kept() -> None:
+    cleaned = clean_html("<pre><a>\nx</a></pre>")
+    assert cleaned == "<pre>\n\nx</pre>"
+    assert_stable(cleaned)
+
+
+def test_markup_that_parses_differently_once_written_is_cleaned_until_stable() -> None:
+    # A link inside a table inside a link: html5lib nests them on the first parse and
+    # un-nests them on the second, so one bleach pass is not a fixed point.
+    cleaned = clean_html("<a href=https://a.example><table><a href=https://b.example>")
+    assert cleaned == (
+        '<a href="https://a.example" rel="noopener noreferrer"></a>'
+        '<a href="https://b.example" rel="noopener noreferrer"></a><table></table>'
+    )
+    assert_stable(cleaned)
+
+
+def test_attribute_values_survive_repeated_cleaning_unchanged() -> None:
+    html = "<a href='https://a.example/?q=1&amp;r=2' title='say \"&lt;hi&gt;\" &amp; go'>x</a>"
+    cleaned = clean_html(html)
+    assert cleaned == (
+        '<a href="https://a.example/?q=1&amp;r=2" rel="noopener noreferrer" '
+        'title="say &quot;&lt;hi>&quot; &amp; go">x</a>'
+    )
+    assert_stable(cleaned)
 
 
 def test_cleaning_that_never_settles_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
