@@ -20,10 +20,13 @@ def register() -> None:
         """Join a channel's room and receive what was missed after ``after_seq``; when
         more than ``CATCH_UP_LIMIT`` are missing, ``more`` is true and the client joins
         again from the last one it got."""
-        channel = messaging.get_channel(data.get("channel_id"), user)
-        after = data.get("after_seq", 0)
-        missed = messaging.list_messages(channel, user, after_seq=after, limit=CATCH_UP_LIMIT + 1)
-        join_room(channel.room)
+        channel, missed = messaging.join_and_catch_up(
+            data.get("channel_id"),
+            user,
+            data.get("after_seq", 0),
+            CATCH_UP_LIMIT + 1,
+            lambda found: join_room(found.room),
+        )
         return {
             "channel_id": channel.id,
             "last_seq": channel.last_seq,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -358,6 +359,26 @@ def list_messages(
             query.where(Message.seq > (after_seq or 0)).order_by(Message.seq).limit(limit)
         )
     )
+
+
+def join_and_catch_up(
+    channel_id: Any, user: Any, after_seq: Any, limit: int, enter_room: Callable[[Channel], None]
+) -> tuple[Channel, list[Message]]:
+    """Admit the user to a channel's live messages and give what they missed after
+    ``after_seq``.
+
+    ``enter_room`` subscribes the connection *before* the missed messages are read, and
+    the read runs in a transaction begun after that (a transaction reads from the snapshot
+    of its first query): a message committed meanwhile then arrives live, or both live and
+    here (the client keeps one per seq), never in neither. Raises ``NotFound``,
+    ``ValidationError``.
+    """
+    channel = get_channel(channel_id, user)
+    if not isinstance(after_seq, int) or isinstance(after_seq, bool) or after_seq < 0:
+        raise ValidationError(fields={"after_seq": _("Use a whole number of 0 or more.")})
+    enter_room(channel)
+    db.session.commit()  # end the snapshot taken before entering the room
+    return channel, list_messages(channel, user, after_seq=after_seq, limit=limit)
 
 
 def _own_message(message_id: Any, user: Any) -> Message:
