@@ -1,0 +1,317 @@
+"""The real server process (``network serve``'s eventlet bootstrap) with demo data, on
+SQLite and on PostgreSQL, and real python-socketio clients that talk to it.
+
+One server per backend serves the whole session: ``init`` and ``seed-demo`` run in a
+fresh instance folder (and, for PostgreSQL, a fresh database on the server named by
+``NETWORK_TEST_DATABASE_URL``), personal access tokens are made with ``create-token``,
+then the server starts exactly as ``network serve`` starts it on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+import sqlalchemy as sa
+
+from network.server import BOOTSTRAP
+from tests.conftest import IN_CI, _create_pg_database
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 30
+CLI_SECONDS = 120
+# Every wait in these tests is a bounded loop on a condition; this is its upper bound.
+WAIT_SECONDS = 20
+ACK_SECONDS = 10
+
+# The demo accounts the tests act as (network.services.demo.DEMO_ACCOUNTS).
+ACCOUNTS = {
+    "sender": "contact.senegal@example.org",  # WACAP contact point: reads and writes
+    "coordinator": "coordinator.wacap@example.org",  # WACAP coordinator: reads and writes
+    "secretariat": "secretariat.wacap@example.org",  # WACAP secretariat: reads and writes
+    "observer": "observer.wacap@example.org",  # WACAP observer: reads only
+    "outsider": "contact.kenya@example.org",  # Great Lakes contact point: not in WACAP
+}
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.01)  # polling interval of a bounded wait, not a timing guess
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(instance: Path, database_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    # The server uses its own instance and database, whatever the caller's shell exports.
+    for name in ("NETWORK_DATABASE_URL", "NETWORK_REDIS_URL", "NETWORK_SECURE_COOKIES"):
+        env.pop(name, None)
+    if database_url:
+        env["NETWORK_DATABASE_URL"] = database_url
+    env["NETWORK_INSTANCE_PATH"] = str(instance)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "network", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen[str], what: str) -> str:
+    try:
+        out, err = process.communicate(timeout=CLI_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"`{what}` did not finish within {CLI_SECONDS} s:\n{out}\n{err}")
+    if process.returncode != 0:
+        pytest.fail(f"`{what}` failed with {process.returncode}:\n{out}\n{err}")
+    return out
+
+
+def _make_tokens(env: dict[str, str], *, parallel: bool) -> dict[str, str]:
+    """A personal access token for each of ``ACCOUNTS`` from ``create-token``.
+
+    Each command pays the start-up of the app, so they run at once where the database
+    takes concurrent writers. Not on SQLite: there ``create-token`` reads the account,
+    then inserts in the same transaction, and a write by another process in between
+    makes the insert fail at once with "database is locked" (the busy timeout does not
+    apply to a read transaction that turns into a write on a changed WAL snapshot).
+    """
+    commands = {who: ("create-token", email) for who, email in ACCOUNTS.items()}
+    if not parallel:
+        return {
+            who: _finish(_cli(env, *args), " ".join(args)).split()[-1]
+            for who, args in commands.items()
+        }
+    makers = {who: _cli(env, *args) for who, args in commands.items()}
+    try:
+        return {
+            who: _finish(maker, " ".join(commands[who])).split()[-1]
+            for who, maker in makers.items()
+        }
+    finally:
+        for maker in makers.values():
+            if maker.poll() is None:
+                maker.kill()
+            maker.communicate()
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)  # polling interval of a bounded readiness loop, not a timing guess
+    pytest.fail(f"no answer on /healthz within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+@dataclass
+class LiveServer:
+    backend: str
+    url: str
+    tokens: dict[str, str]
+    log: Path
+
+    def log_text(self, offset: int = 0) -> str:
+        return self.log.read_bytes()[offset:].decode("utf-8", "replace")
+
+    def api(self, who: str, path: str) -> Any:
+        """GET a JSON answer of the REST API as one of ``ACCOUNTS`` (bearer token)."""
+        request = urllib.request.Request(  # noqa: S310 - http on loopback
+            f"{self.url}/api/v1{path}",
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
+        with urllib.request.urlopen(request, timeout=ACK_SECONDS) as response:  # noqa: S310
+            assert response.status == 200
+            return json.loads(response.read())
+
+    def wacap_channel(self, who: str = "sender") -> dict[str, Any]:
+        """The WACAP network channel as ``GET /api/v1/channels`` lists it for ``who``."""
+        items = self.api(who, "/channels")["items"]
+        [channel] = [c for c in items if c["kind"] == "network" and c["network"] == "wacap"]
+        return channel
+
+    def history(self, who: str, channel_id: int, after_seq: int, limit: int = 30) -> list[Any]:
+        """Every message after ``after_seq`` through the REST API, page by page."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.api(
+                who, f"/channels/{channel_id}/messages?after_seq={after_seq}&limit={limit}"
+            )["items"]
+            if not page:
+                return found
+            found.extend(page)
+            after_seq = page[-1]["seq"]
+
+
+def _backends() -> list[Any]:
+    return ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", params=_backends())
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The real eventlet server with demo data and tokens for ``ACCOUNTS``."""
+    backend: str = request.param
+    database_url: str | None = None
+    drop: Callable[[], None] | None = None
+    if backend == "postgresql":
+        server_url = os.environ.get("NETWORK_TEST_DATABASE_URL")
+        if not server_url:
+            if IN_CI:
+                pytest.fail("CI=true but NETWORK_TEST_DATABASE_URL is not set")
+            pytest.skip("NETWORK_TEST_DATABASE_URL is not set")
+        try:
+            database_url, drop = _create_pg_database(server_url)
+        except sa.exc.OperationalError as exc:
+            if IN_CI:
+                pytest.fail(f"PostgreSQL at NETWORK_TEST_DATABASE_URL is not reachable: {exc}")
+            pytest.skip(f"PostgreSQL not reachable: {exc}")
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        instance = tmp_path_factory.mktemp(f"realtime-{backend}")
+        env = _env(instance, database_url)
+        port = _free_port()
+        # The server's own address is the one origin it accepts sockets from.
+        env["NETWORK_BASE_URL"] = url = f"http://127.0.0.1:{port}"
+        _finish(_cli(env, "init"), "init")
+        _finish(_cli(env, "seed-demo"), "seed-demo")
+        tokens = _make_tokens(env, parallel=backend == "postgresql")
+        log = instance / "server.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-c", BOOTSTRAP, "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                cwd=PROJECT_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_until_healthy(url, process, log)
+        yield LiveServer(backend, url, tokens, log)
+    finally:
+        if process is not None:
+            _stop(process)
+        if drop is not None:
+            drop()
+
+
+@pytest.fixture(autouse=True)
+def _server_log_stays_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test during which the server logged an unexpected error (a handler that
+    raised, a locked database): the clients might not notice."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    server: LiveServer = request.getfixturevalue("live_server")
+    offset = server.log.stat().st_size
+    yield
+    text = server.log_text(offset)
+    for marker in ("Traceback", "database is locked", " ERROR "):
+        assert marker not in text, f"the server logged {marker!r}:\n{text[-5000:]}"
+
+
+@dataclass
+class Peer:
+    """One python-socketio client acting for one demo account.
+
+    It does not reconnect by itself (``reconnection=False``): the tests decide when a
+    connection comes back, so what happens while it is gone is known.
+    """
+
+    server: LiveServer
+    who: str
+    client: socketio.Client = field(init=False)
+    # Every ``message`` event this connection received, in the order handled.
+    received: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("message", self._on_message)
+
+    def _on_message(self, payload: dict[str, Any]) -> None:
+        # python-socketio runs each event's handler in a thread of its own.
+        with self.lock:
+            self.received.append(payload)
+
+    def connect(self) -> Peer:
+        self.client.connect(
+            self.server.url,
+            auth={"token": self.server.tokens[self.who]},
+            transports=["websocket"],
+            wait_timeout=ACK_SECONDS,
+        )
+        return self
+
+    def call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        ack = self.client.call(event, data, timeout=ACK_SECONDS)
+        assert isinstance(ack, dict), ack
+        return ack
+
+    def seqs(self, channel_id: int) -> list[int]:
+        with self.lock:
+            return [m["seq"] for m in self.received if m["channel_id"] == channel_id]
+
+    def close(self) -> None:
+        self.client.shutdown()
+
+
+@pytest.fixture
+def peers() -> Iterator[Callable[[LiveServer, str], Peer]]:
+    """Connect clients as demo accounts; all are closed at the end of the test."""
+    made: list[Peer] = []
+
+    def connect(server: LiveServer, who: str) -> Peer:
+        peer = Peer(server, who)
+        made.append(peer)
+        return peer.connect()
+
+    yield connect
+    for peer in made:
+        peer.close()
