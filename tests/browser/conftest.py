@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +30,7 @@ from playwright.sync_api import (
 
 from network.server import BOOTSTRAP
 from network.services.demo import DEMO_PASSWORD
+from tests.server_process import free_port, stop, wait_until_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,17 +41,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IN_CI = os.environ.get("CI", "").lower() == "true"
-STARTUP_SECONDS = 30
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Playwright's default is 30 s; a failing expectation should fail well before that,
 # yet leave room for two cores shared with other work.
 EXPECT_TIMEOUT_MS = 10_000
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_env(instance: Path) -> dict[str, str]:
@@ -76,21 +66,6 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
         pytest.fail(f"`{' '.join(args)}` failed:\n{result.stdout}\n{result.stderr}")
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)  # polling interval of a bounded readiness loop, not a timing guess
-    pytest.fail(f"no answer on /healthz within {STARTUP_SECONDS} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of the real server (eventlet, SQLite, demo data) for this session."""
@@ -98,7 +73,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = _server_env(instance)
     _run_cli(env, "init")
     _run_cli(env, "seed-demo")
-    port = _free_port()
+    port = free_port()
     # The allowed Socket.IO origin: the browser's pages come from this address.
     env["NETWORK_BASE_URL"] = f"http://127.0.0.1:{port}"
     log = instance / "server.log"
@@ -112,15 +87,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 @pytest.fixture(scope="session")

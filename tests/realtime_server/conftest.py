@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -29,9 +28,9 @@ import sqlalchemy as sa
 
 from network.server import BOOTSTRAP
 from tests.conftest import IN_CI, _create_pg_database
+from tests.server_process import free_port, stop, wait_until_healthy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 30
 CLI_SECONDS = 120
 # Every wait in these tests is a bounded loop on a condition; this is its upper bound.
 WAIT_SECONDS = 20
@@ -47,19 +46,17 @@ ACCOUNTS = {
 }
 
 
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
-    """Poll ``condition`` until it holds; fail the test after ``seconds``."""
+def wait_until(
+    condition: Callable[[], bool], what: str | Callable[[], str], seconds: float = WAIT_SECONDS
+) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``seconds`` with ``what``
+    (a callable is asked only then, so it describes the state at the deadline)."""
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds} s waiting for {what}")
+            described = what() if callable(what) else what
+            pytest.fail(f"timed out after {seconds} s waiting for {described}")
         time.sleep(0.01)  # polling interval of a bounded wait, not a timing guess
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(instance: Path, database_url: str | None) -> dict[str, str]:
@@ -123,31 +120,6 @@ def _make_tokens(env: dict[str, str], *, parallel: bool) -> dict[str, str]:
             if maker.poll() is None:
                 maker.kill()
             maker.communicate()
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)  # polling interval of a bounded readiness loop, not a timing guess
-    pytest.fail(f"no answer on /healthz within {STARTUP_SECONDS} s:\n{log.read_text()}")
 
 
 @dataclass
@@ -217,7 +189,7 @@ def live_server(
     try:
         instance = tmp_path_factory.mktemp(f"realtime-{backend}")
         env = _env(instance, database_url)
-        port = _free_port()
+        port = free_port()
         # The server's own address is the one origin it accepts sockets from.
         env["NETWORK_BASE_URL"] = url = f"http://127.0.0.1:{port}"
         _finish(_cli(env, "init"), "init")
@@ -232,11 +204,11 @@ def live_server(
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        _wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log)
         yield LiveServer(backend, url, tokens, log)
     finally:
         if process is not None:
-            _stop(process)
+            stop(process)
         if drop is not None:
             drop()
 
