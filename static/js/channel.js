@@ -19,8 +19,15 @@
     offline: section.dataset.labelOffline,
     failed: section.dataset.labelFailed,
   };
-  let lastSeq = Number(section.dataset.lastSeq) || 0;
   let firstSeq = Number(section.dataset.firstSeq) || 0;
+  // The page holds an unbroken run of seqs (deleted messages stay as tombstones). A
+  // rejoin asks for everything after the highest seq up to which nothing is missing, so a
+  // message that arrived out of order never hides an earlier one that did not arrive.
+  let contiguous = Number(section.dataset.lastSeq) || 0;
+  const held = new Set(Array.from(list.querySelectorAll("[data-seq]"), (li) => Number(li.dataset.seq)));
+  const advance = () => {
+    while (held.has(contiguous + 1)) contiguous += 1;
+  };
   const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
     dateStyle: "short",
     timeStyle: "short",
@@ -74,7 +81,8 @@
     const later = Array.from(list.children).find((li) => Number(li.dataset.seq) > message.seq);
     const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
     list.insertBefore(item, later || null);
-    if (message.seq > lastSeq) lastSeq = message.seq;
+    held.add(message.seq);
+    advance();
     if (!firstSeq || message.seq < firstSeq) firstSeq = message.seq;
     if (!later && nearBottom) item.scrollIntoView({ block: "end" });
   }
@@ -87,13 +95,13 @@
     clearTimeout(markTimer);
     markTimer = setTimeout(() => {
       if (document.visibilityState === "visible") {
-        socket.emit("read", { channel_id: channelId, seq: lastSeq }, () => {});
+        socket.emit("read", { channel_id: channelId, seq: contiguous }, () => {});
       }
     }, 500);
   }
 
   function join() {
-    socket.timeout(10000).emit("join", { channel_id: channelId, after_seq: lastSeq }, (err, ack) => {
+    socket.timeout(10000).emit("join", { channel_id: channelId, after_seq: contiguous }, (err, ack) => {
       if (err || !ack || !ack.ok) {
         setTimeout(join, 2000);
         return;
