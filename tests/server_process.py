@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 STARTUP_SECONDS = 30
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -49,3 +51,17 @@ def stop(process: subprocess.Popen[Any]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def launch(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start exactly what ``network serve`` runs (eventlet) on ``port``, output to ``log``."""
+    from network.server import BOOTSTRAP
+
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", BOOTSTRAP, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

@@ -28,9 +28,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from network.server import BOOTSTRAP
 from network.services.demo import DEMO_PASSWORD
-from tests.server_process import free_port, stop, wait_until_healthy
+from tests.server_process import free_port, launch, stop, wait_until_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,14 +76,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The allowed Socket.IO origin: the browser's pages come from this address.
     env["NETWORK_BASE_URL"] = f"http://127.0.0.1:{port}"
     log = instance / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", BOOTSTRAP, "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = launch(env, port, log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process, log)

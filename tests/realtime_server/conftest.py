@@ -26,9 +26,8 @@ import pytest
 import socketio
 import sqlalchemy as sa
 
-from network.server import BOOTSTRAP
 from tests.conftest import IN_CI, _create_pg_database
-from tests.server_process import free_port, stop, wait_until_healthy
+from tests.server_process import free_port, launch, stop, wait_until_healthy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLI_SECONDS = 120
@@ -196,14 +195,7 @@ def live_server(
         _finish(_cli(env, "seed-demo"), "seed-demo")
         tokens = _make_tokens(env, parallel=backend == "postgresql")
         log = instance / "server.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-c", BOOTSTRAP, "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                cwd=PROJECT_ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        process = launch(env, port, log)
         wait_until_healthy(url, process, log)
         yield LiveServer(backend, url, tokens, log)
     finally:
