@@ -152,11 +152,105 @@ def can_write_channel(user: Any, channel: Channel) -> bool:
     return True
 
 
+def is_channel_owner(user: Any, channel: Channel) -> bool:
+    return is_signed_in(user) and any(m.user_id == user.id and m.is_owner for m in channel.members)
+
+
 def can_manage_channel(user: Any, channel: Channel) -> bool:
-    """Invite and remove members, rename, archive: the owner, or a coordinator or
-    secretariat of the channel's network."""
+    """Invite and remove members, rename, archive, set retention.
+
+    Network channels: the network's coordinators and secretariats (members come from the
+    network). Topic channels: their owners, or a coordinator or secretariat of the
+    channel's network. Case, direct and consultation channels: only their owners, so that
+    nobody outside a case can add themselves to it.
+    """
     if not is_signed_in(user):
         return False
-    if any(m.user_id == user.id and m.is_owner for m in channel.members):
+    if channel.kind == "network":
+        return channel.network is not None and role_in(user, channel.network) in (
+            DIRECTORY_MANAGERS
+        )
+    if is_channel_owner(user, channel):
         return True
-    return channel.network is not None and role_in(user, channel.network) in DIRECTORY_MANAGERS
+    if channel.kind == "topic" and channel.network is not None:
+        return role_in(user, channel.network) in DIRECTORY_MANAGERS
+    return False
+
+
+def can_create_topic_channel(user: Any, network: Network) -> bool:
+    """A working group of a network: opened by its contact points, coordinators and
+    secretariats (observers read only)."""
+    return role_in(user, network) in CHANNEL_WRITERS
+
+
+def can_start_direct_conversation(user: Any) -> bool:
+    """Direct conversations cross networks: anyone who may write in some network."""
+    return is_signed_in(user) and any(Role(m.role) in CHANNEL_WRITERS for m in user.memberships)
+
+
+def can_be_added_to_channel(user: Any, channel: Channel) -> bool:
+    """Who may be made a member: topic channels take members of their network; case,
+    direct and consultation channels take anyone with an active account."""
+    if not is_signed_in(user):
+        return False
+    if channel.kind == "topic" and channel.network is not None:
+        return role_in(user, channel.network) is not None
+    return channel.kind in {"case", "direct", "consultation"}
+
+
+def can_view_receipts(user: Any, message: Any) -> bool:
+    """Certified receipts of a case-channel message: its sender."""
+    return (
+        is_signed_in(user)
+        and message.channel.kind == "case"
+        and message.author_id == user.id
+        and can_read_channel(user, message.channel)
+    )
+
+
+def can_download_attachment(user: Any, attachment: Any) -> bool:
+    """A file goes with its channel: whoever may read the channel, and nobody else."""
+    return attachment.message_id is not None and can_read_channel(user, attachment.channel)
+
+
+# --- Cases ----------------------------------------------------------------------------------
+# A case record is as confidential as its case channel: its members read it; its writing
+# members update it; nobody else (administrators included) sees it.
+CASE_CREATORS = CHANNEL_WRITERS
+
+
+def can_create_case(user: Any, network: Network) -> bool:
+    return role_in(user, network) in CASE_CREATORS
+
+
+def can_read_case(user: Any, case: Any) -> bool:
+    return can_read_channel(user, case.channel)
+
+
+def can_update_case(user: Any, case: Any) -> bool:
+    """Status, deadline, priority criteria: the case channel's members who may write."""
+    return can_write_channel(user, case.channel)
+
+
+def can_manage_case_members(user: Any, case: Any) -> bool:
+    return can_manage_channel(user, case.channel)
+
+
+# --- Audit ----------------------------------------------------------------------------------
+
+
+def can_view_audit(user: Any, network: Network | None = None) -> bool:
+    """The audit log: administrators see all of it; a network's secretariat sees the events
+    of that network and its channels."""
+    if is_admin(user):
+        return True
+    return network is not None and role_in(user, network) == Role.SECRETARIAT
+
+
+def audit_network_ids(user: Any) -> set[int] | None:
+    """The networks whose audit events ``user`` may read; ``None`` means all of them."""
+    if is_admin(user):
+        return None
+    if not is_signed_in(user):
+        return set()
+    return {m.network_id for m in user.memberships if Role(m.role) == Role.SECRETARIAT}

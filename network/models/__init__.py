@@ -1,5 +1,13 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
 
+from network.models.cases import (
+    Case,
+    CaseStatus,
+    CaseStatusChange,
+    CaseType,
+    OffenceSeriousness,
+    ProceedingsStage,
+)
 from network.models.directory import (
     ContactPoint,
     ContactPointAttribute,
@@ -9,11 +17,16 @@ from network.models.directory import (
     contact_point_networks,
 )
 from network.models.messaging import (
+    Attachment,
     Channel,
     ChannelKind,
     ChannelMember,
     Message,
+    MessageReceipt,
     MessageRevision,
+    MessageTerm,
+    Notification,
+    NotificationKind,
     ReadMarker,
 )
 from network.models.people import (
@@ -27,7 +40,12 @@ from network.models.people import (
 
 __all__ = [
     "AccessToken",
+    "Attachment",
     "AuditEvent",
+    "Case",
+    "CaseStatus",
+    "CaseStatusChange",
+    "CaseType",
     "Channel",
     "ChannelKind",
     "ChannelMember",
@@ -37,9 +55,15 @@ __all__ = [
     "LoginThrottle",
     "Membership",
     "Message",
+    "MessageReceipt",
     "MessageRevision",
+    "MessageTerm",
     "Network",
     "NetworkMemberState",
+    "Notification",
+    "NotificationKind",
+    "OffenceSeriousness",
+    "ProceedingsStage",
     "ReadMarker",
     "Role",
     "User",

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.extensions import db
@@ -47,6 +47,12 @@ class Channel(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Messages (and their files) older than this many days are deleted by
+    # `network purge-expired`; None keeps them for ever.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    # Every message with a seq up to this one has been purged (they form a prefix of the
+    # sequence): a client treats them as seen, so a purge never looks like a gap.
+    purged_through_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     network: Mapped[Network | None] = relationship()
     members: Mapped[list[ChannelMember]] = relationship(
@@ -75,8 +81,10 @@ class ChannelMember(db.Model):
     is_owner: Mapped[bool] = mapped_column(default=False, server_default="0")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
     channel: Mapped[Channel] = relationship(back_populates="members")
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
     def __repr__(self) -> str:
         return f"<ChannelMember channel={self.channel_id} user={self.user_id}>"
@@ -124,6 +132,9 @@ class Message(db.Model):
 
     channel: Mapped[Channel] = relationship()
     author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        order_by="Attachment.id", lazy="selectin", viewonly=True
+    )
 
     @property
     def is_deleted(self) -> bool:
@@ -147,3 +158,112 @@ class MessageRevision(db.Model):
 
     def __repr__(self) -> str:
         return f"<MessageRevision {self.id} of message {self.message_id}>"
+
+
+class Attachment(db.Model):
+    """A file sent with a message. The content is stored AES-GCM-encrypted outside the web
+    root under ``storage_key`` (a random name); ``sha256`` is of the plaintext and is
+    checked again on every download. An upload not yet attached to a message
+    (``message_id`` None) is removed by `network purge-expired` after a day."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    uploader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    channel: Mapped[Channel] = relationship()
+    uploader: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Attachment {self.id} {self.filename!r} message={self.message_id}>"
+
+
+class MessageTerm(db.Model):
+    """The blind search index: one row per distinct folded word of a message, stored as a
+    keyed hash (HMAC-SHA-256 under a key derived from the data key, truncated). The words
+    themselves are never stored, so a copy of the database reveals no message text."""
+
+    __tablename__ = "message_terms"
+    __table_args__ = (
+        UniqueConstraint("message_id", "term"),
+        Index("ix_message_terms_term_channel", "term", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(32))
+
+    def __repr__(self) -> str:
+        return f"<MessageTerm message={self.message_id}>"
+
+
+class NotificationKind(enum.StrEnum):
+    MENTION = "mention"
+    REPLY = "reply"
+    CHANNEL_INVITATION = "channel_invitation"
+
+
+class Notification(db.Model):
+    """Something a person should notice: a mention, a reply to their message, being added
+    to a channel. Unread ones make the mention badges."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    channel: Mapped[Channel | None] = relationship()
+    message: Mapped[Message | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.kind} user={self.user_id} message={self.message_id}>"
+
+
+class MessageReceipt(db.Model):
+    """Certified receipt (case channels): when a member's client received a message and
+    when the member read it."""
+
+    __tablename__ = "message_receipts"
+    __table_args__ = (UniqueConstraint("message_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<MessageReceipt message={self.message_id} user={self.user_id}>"

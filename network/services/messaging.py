@@ -33,6 +33,7 @@ from network.models.messaging import (
     ReadMarker,
 )
 from network.models.people import Membership, User
+from network.services import attachments, audit, notifications, search
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,11 @@ def get_channel(channel_id: Any, user: Any) -> Channel:
         raise ValidationError(fields={"channel_id": _("A channel id is a whole number.")})
     channel = _load(channel_id)
     if channel is None or not policy.can_read_channel(user, channel):
+        if channel is not None and policy.is_signed_in(user):
+            # A failed access attempt on an existing channel is audited (in its own commit:
+            # the caller stops here, so nothing of theirs is pending).
+            audit.record_channel_event(user, "channel.access_denied", channel)
+            db.session.commit()
         raise NotFound(_("No such channel."))
     return channel
 
@@ -221,6 +227,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": message.is_deleted,
+        "attachments": [attachments.payload(a) for a in message.attachments],
     }
 
 
@@ -257,7 +264,12 @@ def _existing(author_id: int, client_id: str) -> Message | None:
 
 
 def post_message(
-    channel_id: Any, author: Any, body: Any, client_id: Any, parent_id: Any = None
+    channel_id: Any,
+    author: Any,
+    body: Any,
+    client_id: Any,
+    parent_id: Any = None,
+    attachment_ids: Any = None,
 ) -> tuple[Message, bool]:
     """Post a message; returns ``(message, created)``; ``created`` is False for a retried
     send (same author and ``client_id``), which returns the stored message unchanged.
@@ -284,6 +296,8 @@ def post_message(
         if parent is None or parent.channel_id != channel.id:
             raise ValidationError(fields={"parent_id": _("Reply to a message of this channel.")})
     html = _render(text)
+    files = attachments.pending_for_send(attachment_ids, author, channel)
+    file_ids = [f.id for f in files]
     channel_id, author_id = channel.id, author.id
     # End the read-only part of the transaction: the write transaction then starts with
     # the UPDATE that takes the channel's next number (on SQLite a read transaction that
@@ -308,6 +322,9 @@ def post_message(
     db.session.add(message)
     try:
         db.session.flush()
+        attachments.link(message, attachments.by_ids(file_ids))
+        search.index_message(message, text)
+        notified = notifications.on_message_posted(message, text)
         _mark_read(channel_id, author_id, seq)
         db.session.commit()
     except IntegrityError:
@@ -321,6 +338,7 @@ def post_message(
         "user %s posted message %s (seq %s) in channel %s", author_id, message.id, seq, channel_id
     )
     events.publish("message", message_payload(message), f"channel:{channel_id}")
+    notifications.publish(notified)
     return message, True
 
 
@@ -353,12 +371,20 @@ def list_messages(
         rows = db.session.scalars(
             query.where(Message.seq < before_seq).order_by(Message.seq.desc()).limit(limit)
         )
-        return sorted(rows, key=lambda m: m.seq)
-    return list(
-        db.session.scalars(
-            query.where(Message.seq > (after_seq or 0)).order_by(Message.seq).limit(limit)
+        found = sorted(rows, key=lambda m: m.seq)
+    else:
+        found = list(
+            db.session.scalars(
+                query.where(Message.seq > (after_seq or 0)).order_by(Message.seq).limit(limit)
+            )
         )
-    )
+    if channel.kind == ChannelKind.CASE.value and found:
+        # Reading a case channel is audited: who read which messages, when, from where.
+        audit.record_channel_event(
+            user, "case_channel.read", channel, first_seq=found[0].seq, last_seq=found[-1].seq
+        )
+        db.session.commit()
+    return found
 
 
 def join_and_catch_up(
@@ -402,6 +428,7 @@ def edit_message(message_id: Any, user: Any, body: Any) -> Message:
     message.body_encrypted = crypto.encrypt_text(text, context=context)
     message.html_encrypted = crypto.encrypt_text(html, context=context + ":html")
     message.edited_at = utcnow()
+    search.index_message(message, text)
     db.session.commit()
     events.publish("message", message_payload(message), message.channel.room)
     return message
@@ -415,6 +442,8 @@ def delete_message(message_id: Any, user: Any) -> Message:
     if not message.is_deleted:
         message.body_encrypted = message.html_encrypted = None
         message.deleted_at = utcnow()
+        search.forget_message(message)
+        attachments.discard(message)
         for revision in db.session.scalars(
             select(MessageRevision).where(MessageRevision.message_id == message.id)
         ):
