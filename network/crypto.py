@@ -63,3 +63,27 @@ def decrypt_text(token: str, *, context: str) -> str:
         return AESGCM(_load_key()).decrypt(data[:12], data[12:], context.encode()).decode()
     except InvalidTag as exc:
         raise ValueError("ciphertext does not verify") from exc
+
+
+def encrypt_bytes(plaintext: bytes, *, context: str) -> bytes:
+    """Encrypt a file's content: ``version:key id:`` header, nonce, ciphertext and tag."""
+    key = _load_key()
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, plaintext, context.encode())
+    return f"{_FORMAT}:{_key_id(key)}:".encode() + nonce + sealed
+
+
+def decrypt_bytes(blob: bytes, *, context: str) -> bytes:
+    """Reverse ``encrypt_bytes``; raises ``ValueError`` when the content was tampered with."""
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        version, _key, data = blob.split(b":", 2)
+    except ValueError as exc:
+        raise ValueError("not an encrypted file") from exc
+    if version.decode(errors="replace") != _FORMAT:
+        raise ValueError("unknown ciphertext format")
+    try:
+        return AESGCM(_load_key()).decrypt(data[:12], data[12:], context.encode())
+    except InvalidTag as exc:
+        raise ValueError("ciphertext does not verify") from exc
