@@ -532,6 +532,23 @@ DEMO_ACCOUNTS: list[tuple[str, str, bool, list[tuple[str, str]], str, str | None
         "contact point of IberRed and EJN, Spain",
         "ES",
     ),
+    # Counterparts of the Senegalese and Spanish contact points in the demo cases.
+    (
+        "contact.ghana@example.org",
+        "Kwame Boateng-Demo",
+        False,
+        [("wacap", "contact_point")],
+        "WACAP contact point, Ghana (counterpart in the demo cases)",
+        "GH",
+    ),
+    (
+        "contact.portugal@example.org",
+        "Inês Ferreira-Demo",
+        False,
+        [("iberred", "contact_point")],
+        "IberRed contact point, Portugal (counterpart in the demo cases)",
+        "PT",
+    ),
 ]
 DEMO_ACCOUNTS_DESCRIPTION = [(a[0], a[4]) for a in DEMO_ACCOUNTS]
 
@@ -735,7 +752,366 @@ def seed(per_state: int = 3) -> dict[str, int]:
                 entry.last_confirmed_at = today - timedelta(days=400)
             db.session.add(entry)
     db.session.commit()
+    _ensure_cases(networks)
+    _ensure_conversations(networks)
     return {
         "networks": len(networks),
         "contact_points": db.session.scalar(select(func.count()).select_from(ContactPoint)) or 0,
     }
+
+
+# --- Cases and conversations ----------------------------------------------------------------
+# Fictional requests between the demo accounts. Each is written through the services (the
+# case channel, the status workflow, the message pipeline) and then dated back along its
+# script, so that the case pages show a believable timeline. A case whose reference exists
+# is left as it is; messages carry deterministic client ids, so they are stored once.
+
+# (network, reference, creator, members, fields, script); a script step is
+# (days ago, "status", new status, note) or (days ago, "message", author, text).
+DEMO_CASES: list[tuple[str, str, str, list[str], dict[str, Any], list[tuple[Any, ...]]]] = [
+    (
+        "wacap",
+        "SN-EXT-2026-003",
+        "contact.senegal@example.org",
+        ["contact.ghana@example.org"],
+        {
+            "case_type": "extradition",
+            "requesting_state": "SN",
+            "requested_state": "GH",
+            "legal_basis": "UNTOC art. 16; ECOWAS Convention on Extradition (1994)",
+            "summary": "Extradition of a fictional suspect arrested in Accra on a red notice "
+            "for trafficking in persons (demo data).",
+            "deadline": 21,
+            "offence_seriousness": "very_serious",
+            "pretrial_detention": True,
+            "proceedings_stage": "prosecution",
+        },
+        [
+            (30, "status", "sent", "Transmitted through the secure platform."),
+            (
+                29,
+                "message",
+                "contact.senegal@example.org",
+                "The request and the arrest warrant are attached to the transmission. The "
+                "person has been in detention since yesterday.",
+            ),
+            (27, "status", "received", "Registered by the central authority."),
+            (
+                27,
+                "message",
+                "contact.ghana@example.org",
+                "Received. The court hearing is set within 40 days; we need the certified "
+                "translation of the warrant.",
+            ),
+            (
+                20,
+                "message",
+                "contact.senegal@example.org",
+                "The certified translation is on its way through the diplomatic channel.",
+            ),
+            (15, "status", "in_execution", "Court hearing scheduled."),
+        ],
+    ),
+    (
+        "wacap",
+        "GH-MLA-2026-0117",
+        "contact.ghana@example.org",
+        ["contact.senegal@example.org"],
+        {
+            "case_type": "mla",
+            "requesting_state": "GH",
+            "requested_state": "SN",
+            "legal_basis": "UNTOC art. 18; ECOWAS Convention on Mutual Assistance (1992)",
+            "summary": "Bank records and CCTV footage concerning a fictional money-laundering "
+            "scheme (demo data).",
+            "deadline": -6,
+            "offence_seriousness": "serious",
+            "evidence_at_risk": True,
+            "proceedings_stage": "investigation",
+        },
+        [
+            (40, "status", "sent", ""),
+            (38, "status", "received", ""),
+            (
+                33,
+                "message",
+                "contact.senegal@example.org",
+                "The bank needs the account numbers and the period covered before it can answer.",
+            ),
+            (32, "status", "additional_information_requested", "Account numbers and period."),
+            (
+                31,
+                "message",
+                "contact.ghana@example.org",
+                "Noted; the investigating judge will send the details. **The CCTV footage "
+                "is overwritten after 60 days.**",
+            ),
+        ],
+    ),
+    (
+        "wacap",
+        "SN-CONF-2026-011",
+        "contact.senegal@example.org",
+        ["coordinator.wacap@example.org"],
+        {
+            "case_type": "confiscation",
+            "requesting_state": "SN",
+            "requested_state": "NG",
+            "legal_basis": "UNTOC art. 13",
+            "summary": "Freezing of a fictional real-estate asset bought with proceeds of "
+            "corruption (demo data).",
+            "deadline": 45,
+            "offence_seriousness": "serious",
+            "proceedings_stage": "trial",
+        },
+        [
+            (
+                12,
+                "message",
+                "contact.senegal@example.org",
+                "Draft ready; could the coordinator check which authority in Nigeria "
+                "receives freezing orders?",
+            ),
+            (
+                11,
+                "message",
+                "coordinator.wacap@example.org",
+                "The directory lists the central authority; send it there with a copy to "
+                "the asset recovery desk.",
+            ),
+            (10, "status", "sent", ""),
+        ],
+    ),
+    (
+        "wacap",
+        "SN-TSP-2025-019",
+        "contact.senegal@example.org",
+        ["contact.ghana@example.org"],
+        {
+            "case_type": "transfer_of_sentenced_persons",
+            "requesting_state": "SN",
+            "requested_state": "GH",
+            "legal_basis": "Bilateral agreement on the transfer of sentenced persons",
+            "summary": "Transfer of a fictional sentenced person to serve the rest of the "
+            "sentence at home (demo data).",
+            "deadline": -30,
+            "proceedings_stage": "enforcement",
+        },
+        [
+            (120, "status", "sent", ""),
+            (110, "status", "received", ""),
+            (90, "status", "in_execution", ""),
+            (
+                60,
+                "message",
+                "contact.ghana@example.org",
+                "The transfer took place this morning; the escort report follows.",
+            ),
+            (59, "status", "executed", "Transfer completed."),
+        ],
+    ),
+    (
+        "iberred",
+        "ES-EEV-2026-0042",
+        "contact.spain@example.org",
+        ["contact.portugal@example.org"],
+        {
+            "case_type": "e_evidence_preservation",
+            "requesting_state": "ES",
+            "requested_state": "PT",
+            "legal_basis": "Expedited preservation of stored computer data; UNTOC art. 18",
+            "summary": "Preservation of subscriber data and connection logs of a fictional "
+            "e-mail account (demo data).",
+            "deadline": 3,
+            "urgent": True,
+            "urgency_reason": "The provider keeps connection logs for 90 days only",
+            "evidence_at_risk": True,
+            "offence_seriousness": "serious",
+        },
+        [
+            (4, "status", "sent", "Sent to the 24/7 point of contact."),
+            (
+                3,
+                "message",
+                "contact.spain@example.org",
+                "Could you confirm that the preservation order reached the provider?",
+            ),
+            (2, "status", "received", ""),
+            (
+                2,
+                "message",
+                "contact.portugal@example.org",
+                "Received; the provider has been asked to preserve the data today.",
+            ),
+        ],
+    ),
+    (
+        "iberred",
+        "ES-JIT-2026-0008",
+        "contact.spain@example.org",
+        ["contact.portugal@example.org", "secretariat.iberred@example.org"],
+        {
+            "case_type": "joint_investigation",
+            "requesting_state": "ES",
+            "requested_state": "PT",
+            "legal_basis": "UNTOC art. 19",
+            "summary": "Draft agreement for a fictional joint investigation team on "
+            "cocaine trafficking through container ports (demo data).",
+            "offence_seriousness": "very_serious",
+        },
+        [
+            (
+                1,
+                "message",
+                "contact.spain@example.org",
+                "First draft of the JIT agreement; comments welcome before we send it.",
+            ),
+        ],
+    ),
+]
+
+# (kind, network, name, creator, members, [(days ago, author, text)])
+DEMO_CONVERSATIONS: list[tuple[str, str | None, str, str, list[str], list[tuple[Any, ...]]]] = [
+    (
+        "topic",
+        "wacap",
+        "Asset recovery working group",
+        "coordinator.wacap@example.org",
+        [
+            "contact.senegal@example.org",
+            "contact.ghana@example.org",
+            "secretariat.wacap@example.org",
+        ],
+        [
+            (
+                6,
+                "coordinator.wacap@example.org",
+                "Welcome to the working group. First topic: a checklist for freezing requests.",
+            ),
+            (
+                5,
+                "contact.senegal@example.org",
+                "We can share our model request for non-conviction-based confiscation.",
+            ),
+            (
+                5,
+                "secretariat.wacap@example.org",
+                "I will put it on the agenda of the next plenary.",
+            ),
+        ],
+    ),
+    (
+        "direct",
+        None,
+        "",
+        "contact.senegal@example.org",
+        ["contact.ghana@example.org"],
+        [
+            (
+                8,
+                "contact.senegal@example.org",
+                "Hello Kwame, do you accept requests in French, or should we translate them "
+                "into English?",
+            ),
+            (
+                8,
+                "contact.ghana@example.org",
+                "English please; French is fine for urgent preservation requests.",
+            ),
+        ],
+    ),
+]
+
+
+def _demo_client_id(*parts: Any) -> str:
+    """A client id made from the script position: seeding again stores nothing twice."""
+    key = "-".join(_ascii(str(p)) or "x" for p in parts)
+    return f"demo-{key}"[:64]
+
+
+def _people() -> dict[str, User]:
+    emails = {a[0] for a in DEMO_ACCOUNTS}
+    return {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
+
+
+def _post(channel_id: int, author: User, text: str, client_id: str, when: Any) -> None:
+    message, created = messaging.post_message(channel_id, author, text, client_id)
+    if created:
+        message.created_at = when
+        db.session.commit()
+
+
+_SENDER_STATUSES = {"sent", "withdrawn"}
+
+
+def _ensure_cases(networks: dict[str, Network]) -> None:
+    from network.models.cases import Case, CaseStatusChange
+    from network.services import cases
+
+    people = _people()
+    now = utcnow()
+    today = now.date()
+    for slug, reference, creator, members, fields, script in DEMO_CASES:
+        network = networks[slug]
+        owner = people[creator]
+        found = db.session.scalar(
+            select(Case).where(Case.network_id == network.id, Case.reference == reference)
+        )
+        fresh = found is None
+        if found is None:
+            data = dict(fields)
+            if data.get("deadline") is not None:
+                data["deadline"] = today + timedelta(days=data["deadline"])
+            data.update(reference=reference, members=[people[m].id for m in members])
+            found = cases.create_case(owner, network, data)
+            opened = now - timedelta(days=max(step[0] for step in script) + 1)
+            found.created_at = found.status_changed_at = opened
+            for change in found.status_changes:
+                change.changed_at = opened
+            db.session.commit()
+        for index, (days_ago, kind, *rest) in enumerate(script):
+            # Steps of the same day keep their order, an hour apart.
+            when = now - timedelta(days=days_ago) + timedelta(hours=index)
+            if kind == "message":
+                author, text = rest
+                _post(
+                    found.channel_id, people[author], text, _demo_client_id(reference, index), when
+                )
+            elif fresh:
+                status, note = rest
+                # The requesting side sends (or withdraws); the requested side answers.
+                actor = owner if status in _SENDER_STATUSES else people[members[0]]
+                change: CaseStatusChange = cases.change_status(actor, found, status, note)
+                change.changed_at = when
+                found.status_changed_at = when
+                db.session.commit()
+
+
+def _ensure_conversations(networks: dict[str, Network]) -> None:
+    from network.models.messaging import Channel
+
+    people = _people()
+    now = utcnow()
+    for kind, slug, name, creator, members, script in DEMO_CONVERSATIONS:
+        owner = people[creator]
+        member_ids = sorted([owner.id, *(people[m].id for m in members)])
+        existing = [
+            c
+            for c in db.session.scalars(
+                select(Channel).where(Channel.kind == kind, Channel.created_by_id == owner.id)
+            )
+            if (not name or c.name == name) and sorted(m.user_id for m in c.members) == member_ids
+        ]
+        if existing:
+            channel = existing[0]
+        else:
+            channel = messaging.create_channel(
+                kind,
+                owner,
+                name=name,
+                network=networks[slug] if slug else None,
+                member_ids=[people[m].id for m in members],
+            )
+        for index, (days_ago, author, text) in enumerate(script):
+            when = now - timedelta(days=days_ago, hours=len(script) - index)
+            _post(channel.id, people[author], text, _demo_client_id(kind, slug, index), when)
