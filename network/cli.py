@@ -1,4 +1,5 @@
-"""Command line: ``network init|seed-demo|create-user|create-token|import-directory|serve``.
+"""Command line: ``network init|seed-demo|create-user|create-token|import-directory|
+purge-expired|rotate-key|reindex-search|serve``.
 
 The same commands are on ``flask --app network``. Commands parse arguments and call
 services; they never build queries or commit themselves.
@@ -138,6 +139,91 @@ def import_directory_command(file: Path, slug: str, dry_run: bool) -> None:
     )
 
 
+@click.command("purge-expired")
+@click.option("--dry-run", is_flag=True, help="Report what has expired; delete nothing.")
+@with_appcontext
+def purge_expired_command(dry_run: bool) -> None:
+    """Delete the messages and files older than their channel's retention period."""
+    from network.services import retention
+
+    report = retention.purge_expired(dry_run=dry_run)
+    verb = "would lose" if dry_run else "lost"
+    for found in report.channels:
+        click.echo(
+            f'Channel {found.channel_id} "{found.channel_name}" {verb} {found.messages} '
+            f"message(s) and {found.files} file(s), through seq {found.through_seq} "
+            f"(retention {found.retention_days} days)."
+        )
+    if not report.channels:
+        click.echo("Nothing has expired.")
+    if report.stale_uploads is not None:
+        click.echo(f"Uploads never sent, removed: {report.stale_uploads}.")
+    if report.files_left:
+        click.echo(f"{report.files_left} stored file(s) could not be removed.", err=True)
+
+
+@click.command("rotate-key")
+@click.option(
+    "--keep-previous", is_flag=True, help="Keep the previous key file once everything is done."
+)
+@with_appcontext
+def rotate_key_command(keep_previous: bool) -> None:
+    """Re-encrypt everything under a new data key (safe while the server runs)."""
+    from tqdm import tqdm
+
+    from network.services import keys
+
+    bar = tqdm(total=0, unit="item", desc="Re-encrypting", file=sys.stderr, delay=1)
+
+    def started(report: keys.RotationReport) -> None:
+        if report.environment:
+            click.echo(f"Current key (NETWORK_DATA_KEY): {report.new_key_id}.")
+        else:
+            click.echo(
+                f"New data key {report.new_key_id} in instance/data_key; the previous key "
+                f"{report.old_key_id} stays in instance/data_key.previous until the end."
+            )
+        bar.total = sum(keys.stale_counts(report.new_key_id).values())
+        bar.refresh()
+
+    try:
+        report = keys.rotate(keep_previous=keep_previous, progress=bar.update, on_new_key=started)
+    except (ValueError, RuntimeError) as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        bar.close()
+    done = ", ".join(f"{label} {count}" for label, count in report.reencrypted.items())
+    click.echo(f"Re-encrypted: {done}; attachment files {report.files}.")
+    if report.files_missing:
+        click.echo(f"{len(report.files_missing)} attachment file(s) are missing.", err=True)
+    if not report.complete:
+        raise click.ClickException(
+            f"{len(report.failed)} item(s) could not be opened and {report.remaining} are "
+            "still under an earlier key; the previous keys were kept. See the log."
+        )
+    click.echo(f"Everything is encrypted under key {report.new_key_id}.")
+    if report.environment:
+        click.echo(
+            "Now remove NETWORK_DATA_KEYS_PREVIOUS from the environment of every server "
+            "and restart them."
+        )
+    elif report.previous_dropped:
+        click.echo("The previous key was removed (instance/data_key.previous).")
+    elif keep_previous:
+        click.echo("The previous key was kept in instance/data_key.previous (--keep-previous).")
+
+
+@click.command("reindex-search")
+@with_appcontext
+def reindex_search_command() -> None:
+    """Rebuild the blind search index of every message (after restoring a backup, or for
+    messages stored before search existed)."""
+    from network.services import search
+
+    count = search.rebuild_index()
+    click.echo(f"Indexed {count} message(s).")
+
+
 @click.command("serve", context_settings={"ignore_unknown_options": True})
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -156,6 +242,9 @@ def register_commands(app: Flask) -> None:
         create_user_command,
         create_token_command,
         import_directory_command,
+        purge_expired_command,
+        rotate_key_command,
+        reindex_search_command,
         serve_command,
     ):
         app.cli.add_command(command)

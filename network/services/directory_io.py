@@ -57,7 +57,8 @@ _UID_NAMESPACE = uuid.UUID("7d1f6a52-8c1e-4e47-9a8e-3f0d2a6b9c10")
 # --- CSV export ---------------------------------------------------------------------------
 
 
-def _cell(column: str, value: Any) -> str:
+def csv_cell(column: str, value: Any) -> str:
+    """A value as a CSV cell, guarded against spreadsheet formula injection."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -79,7 +80,7 @@ def export_csv(entries: Iterable[ContactPoint]) -> str:
     writer.writerow(COLUMNS)
     for cp in entries:
         values = directory.snapshot(cp)
-        writer.writerow([_cell(column, values[column]) for column in COLUMNS])
+        writer.writerow([csv_cell(column, values[column]) for column in COLUMNS])
     return "\ufeff" + buffer.getvalue()  # the BOM lets spreadsheet programs read UTF-8
 
 
