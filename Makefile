@@ -57,6 +57,7 @@ extract-messages: $(STAMP)
 
 bench: $(STAMP) translations
 	$(BIN)/python bench/directory.py
+	$(BIN)/python bench/messaging.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,656 @@
+"""Benchmark: real-time message delivery through the platform next to a bare Socket.IO room.
+
+Run as ``.venv/bin/python bench/messaging.py`` (``--quick`` for a short run); not part of
+the test suite. What it measures (issue 3, "Tests and proof"):
+
+- The platform exactly as ``network serve`` runs it (eventlet, one process) on a fresh
+  SQLite file — and on PostgreSQL too when ``NETWORK_BENCH_DATABASE_URL`` names a server
+  (a fresh database is made there and dropped after). Every message goes through the
+  whole pipeline: token check, policy, Markdown and bleach, encryption, search index,
+  the per-channel ``seq``, commit, then the room broadcast.
+- The bare stack in the same invocation: Flask-SocketIO on eventlet broadcasting to a
+  room, no database, no authentication (``bench/bare_socketio.py``), with a payload of
+  the same shape.
+- Topic channels of 10, 100 and 500 connected members, made through the services
+  (``messaging.create_channel``; tokens through ``accounts.create_token``, as
+  ``network create-token`` does). Each member has one connection in the channel's room;
+  every message reaches all of them, the deliveries. Messages are sent by other
+  connections of the same members (each connection of the platform may send 20 events a
+  second, so the sends are spread over many).
+
+Method. The servers run pinned to one core (``taskset``), the load generator to the
+other. The load generator is a minimal Socket.IO client on aiohttp (``bench/sio_client``):
+the official client saturates near 9.5k deliveries/s, below what one server core pushes.
+Two kinds of run, each with at most 8 messages in flight (a message is in flight from its
+send until every member has it):
+
+- closed loop: the next message goes as soon as one completes — the throughput;
+- paced: messages at a fixed rate, half of what the aim asks the platform to carry
+  (half of aim x bare throughput) — the latency at a load the platform should take
+  in its stride.
+
+Runs of the bare stack and the platform alternate, round after round, and the table
+shows medians over rounds. Latency is from the send to each member's receipt, all on the
+load generator's clock; "CPU ms/msg" is the server process's CPU time per message (from
+/proc), the least noisy measure on a shared machine. Every delivery is accounted for: any
+loss, duplicate or refused send fails the run (exit status 1). The aims are printed next
+to the results.
+
+``--profile`` runs the SQLite platform server under cProfile from the first measured run
+and prints where its time went.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import pstats
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import aiohttp  # noqa: E402
+from sio_client import Connection  # noqa: E402
+
+SIZES = (10, 100, 500)
+WINDOW = 8  # messages in flight at most
+SENDERS = 64  # connections that send, spread over the channel's members
+THROUGHPUT_AIM = {10: 0.30, 100: 0.60, 500: 0.75}  # platform deliveries/s ÷ bare
+P95_AIM_MS = {10: 5.0, 100: 5.0}  # paced p95: platform at most bare + this
+PACED_SHARE = 0.5  # paced rate = this x aim x bare throughput
+STALL_SECONDS = 15  # no delivery completes for this long: the run has lost something
+SERVER_CORE, LOAD_CORE = 0, 1
+HOST = "127.0.0.1"
+
+
+# --- Servers ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    # size -> channel id; member index -> token (the bare stack takes no token)
+    channels: dict[int, int]
+    tokens: list[str | None]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pinned(command: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", str(SERVER_CORE), *command]
+    return command
+
+
+def start(
+    name: str, command: list[str], env: dict[str, str], log: Path, port: int, **extra: Any
+) -> Server:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            pinned(command), env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return Server(name, url, process, log, **extra)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{name} did not answer on /healthz within 60 s:\n{log.read_text()}")
+
+
+def stop(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+def server_env(instance: Path, database_url: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETWORK_")}
+    env.update(
+        NETWORK_INSTANCE_PATH=str(instance),
+        NETWORK_DATABASE_URL=database_url,
+        NETWORK_BASE_URL=f"http://{HOST}:{port}",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def prepare(instance: Path, database_url: str, members: int) -> tuple[dict[int, int], list[str]]:
+    """A migrated database with ``members`` accounts in one network, a topic channel per
+    size with the first ``size`` of them, and a token for each (through the services)."""
+    from flask_migrate import upgrade
+
+    from network import create_app
+    from network.extensions import db
+    from network.services import accounts, demo, messaging
+
+    app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        upgrade()
+        network = demo._ensure_networks()["wacap"]
+        db.session.commit()
+        users = [
+            accounts.create_user(
+                f"bench.member.{i:04d}@example.org",
+                f"Bench Member {i:04d}",
+                None,
+                memberships=[("wacap", "contact_point")],
+            )
+            for i in range(members)
+        ]
+        channels = {
+            size: messaging.create_channel(
+                "topic",
+                users[0],
+                name=f"Bench {size}",
+                network=network,
+                member_ids=[u.id for u in users[1:size]],
+            ).id
+            for size in SIZES
+            if size <= members
+        }
+        tokens = [accounts.create_token(user, "bench")[1] for user in users]
+        db.session.remove()
+        db.engine.dispose()
+    return channels, tokens
+
+
+def start_app(
+    name: str, instance: Path, database_url: str, members: int, profile: Path | None = None
+) -> Server:
+    from network.server import BOOTSTRAP
+
+    channels, tokens = prepare(instance, database_url, members)
+    port = free_port()
+    bootstrap = BOOTSTRAP
+    if profile is not None:
+        # The same server under cProfile, switched on by SIGUSR1 (once warm) and written
+        # out when it is stopped.
+        bootstrap = BOOTSTRAP.replace(
+            "from network.server import main; main()",
+            "import cProfile, signal, sys; profiler = cProfile.Profile(); "
+            "signal.signal(signal.SIGUSR1, lambda *_: profiler.enable()); "
+            "signal.signal(signal.SIGTERM, lambda *_: (profiler.disable(), "
+            f"profiler.dump_stats({str(profile)!r}), sys.exit(0))); "
+            "from network.server import main; main()",
+        )
+    # What `network serve` execs (network.cli), on this database and instance.
+    command = [sys.executable, "-c", bootstrap, "--host", HOST, "--port", str(port)]
+    env = server_env(instance, database_url, port)
+    log = instance / "server.log"
+    return start(name, command, env, log, port, channels=channels, tokens=tokens)
+
+
+def start_bare(workdir: Path) -> Server:
+    port = free_port()
+    command = [sys.executable, str(ROOT / "bench" / "bare_socketio.py"), "--port", str(port)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = workdir / "bare.log"
+    return start("bare", command, env, log, port, channels={s: s for s in SIZES}, tokens=[])
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL server at ``server_url``, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from network.config import normalise_database_url
+
+    url = sa.make_url(normalise_database_url(server_url))
+    name = f"network_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+# --- Load -----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    server: str
+    size: int
+    paced: float | None  # messages per second, or None for the closed loop
+    messages: int = 0
+    deliveries: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds
+    lost: int = 0
+    duplicates: int = 0
+    refused: list[Any] = field(default_factory=list)  # acknowledgements that were not ok
+    cpu_seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.deliveries / self.seconds if self.seconds else 0.0
+
+    def percentiles(self) -> tuple[float, float, float]:
+        if len(self.latencies) < 2:
+            return (float("nan"),) * 3
+        cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
+        return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return self.cpu_seconds * 1000 / self.messages if self.messages else float("nan")
+
+
+class Room:
+    """One channel of one server: a connection per member in the room, and ``SENDERS``
+    connections of the same members that send without joining."""
+
+    def __init__(self, session: aiohttp.ClientSession, server: Server, size: int) -> None:
+        self.session = session
+        self.server = server
+        self.size = size
+        self.channel_id = server.channels[size]
+        self.members: list[Connection] = []
+        self.senders: list[Connection] = []
+        self.runs = 0
+        # Client ids must be new to the server (a known one is a retried send).
+        self.tag = uuid.uuid4().hex[:8]
+        self._run: Run | None = None
+        self._started = 0.0
+        self._sent: dict[str, float] = {}
+        self._waiting: dict[str, int] = {}
+        self._seen: list[set[str]] = []
+        self._window = asyncio.Semaphore(WINDOW)
+        self._strays = 0
+
+    def _auth(self, index: int) -> dict[str, Any] | None:
+        tokens = self.server.tokens
+        return {"token": tokens[index % self.size]} if tokens else None
+
+    async def open(self) -> None:
+        gate = asyncio.Semaphore(32)
+
+        async def connect(index: int, member: bool) -> Connection:
+            async with gate:
+                handler = self._receiver(index) if member else self._ignore
+                connection = Connection(self.session, self.server.url, handler)
+                await connection.connect(self._auth(index))
+                if member:
+                    ack = await connection.call(
+                        "join", {"channel_id": self.channel_id, "after_seq": 0}
+                    )
+                    if not ack.get("ok"):
+                        raise SystemExit(f"{self.server.name}: join refused: {ack}")
+                return connection
+
+        self._seen = [set() for _ in range(self.size)]
+        self.members = list(await asyncio.gather(*(connect(i, True) for i in range(self.size))))
+        self.senders = list(await asyncio.gather(*(connect(i, False) for i in range(SENDERS))))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in [*self.members, *self.senders]))
+
+    @staticmethod
+    def _ignore(_frame: str, _at: float) -> None:
+        return None
+
+    def _receiver(self, index: int) -> Any:
+        marker = '"client_id":"'
+
+        def on_event(frame: str, at: float) -> None:
+            if not frame.startswith('42["message",'):
+                return
+            # The payload is compact JSON from the server; the client id is all we need
+            # (a full json.loads per delivery would make the load generator the bottleneck).
+            start = frame.index(marker) + len(marker)
+            client_id = frame[start : frame.index('"', start)]
+            sent = self._sent.get(client_id)
+            run = self._run
+            if sent is None or run is None:
+                self._strays += 1
+                return
+            seen = self._seen[index]
+            if client_id in seen:
+                run.duplicates += 1
+                return
+            seen.add(client_id)
+            run.latencies.append(at - sent)
+            left = self._waiting[client_id] - 1
+            self._waiting[client_id] = left
+            if left == 0:
+                del self._waiting[client_id]
+                run.deliveries += self.size
+                run.seconds = at - self._started
+                self._window.release()
+
+        return on_event
+
+    async def run(self, seconds: float, paced: float | None) -> Run:
+        """Send for ``seconds`` (closed loop, or ``paced`` messages a second), then wait for
+        every delivery; a run that stalls counts what never arrived as lost."""
+        loop = asyncio.get_running_loop()
+        run = self._run = Run(self.server.name, self.size, paced)
+        self.runs += 1
+        prefix = f"{self.tag}r{self.runs:03d}"
+        self._started = started = loop.time()
+        cpu_before = self.server.cpu_seconds()
+        acks: list[asyncio.Future[Any]] = []
+        number = 0
+        while True:
+            if paced:
+                pause = started + number / paced - loop.time()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+            if loop.time() - started >= seconds:
+                break
+            try:
+                await asyncio.wait_for(self._window.acquire(), STALL_SECONDS)
+            except TimeoutError:
+                break
+            client_id = f"{prefix}-{number:07d}"
+            self._waiting[client_id] = self.size
+            self._sent[client_id] = loop.time()
+            sender = self.senders[number % len(self.senders)]
+            body = f"bench message {number} of run {prefix}"
+            data = {"channel_id": self.channel_id, "client_id": client_id, "body": body}
+            acks.append(await sender.emit("send", data))
+            number += 1
+        run.messages = number
+        # Drain: everything sent must arrive; wait while deliveries keep completing.
+        while self._waiting:
+            before = len(run.latencies)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained(), STALL_SECONDS)
+            if len(run.latencies) == before:
+                break
+        run.cpu_seconds = self.server.cpu_seconds() - cpu_before
+        for ack in await asyncio.gather(*acks, return_exceptions=True):
+            if not isinstance(ack, dict) or not ack.get("ok"):
+                run.refused.append(ack)
+        run.lost = sum(self._waiting.values())
+        # A fresh window and bookkeeping for the next run (in-flight ones are lost).
+        self._waiting.clear()
+        self._sent.clear()
+        self._window = asyncio.Semaphore(WINDOW)
+        self._run = None
+        return run
+
+    async def _drained(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(0.01)
+
+
+# --- Report ---------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@dataclass
+class Summary:
+    rate: float
+    p50: float
+    p95: float
+    p99: float
+    cpu: float
+    lost: int
+    duplicates: int
+    refused: int
+    messages: int
+
+
+def summarise(runs: list[Run]) -> Summary:
+    cuts = [r.percentiles() for r in runs]
+    return Summary(
+        rate=median([r.rate for r in runs]),
+        p50=median([c[0] for c in cuts]),
+        p95=median([c[1] for c in cuts]),
+        p99=median([c[2] for c in cuts]),
+        cpu=median([r.cpu_ms_per_message for r in runs]),
+        lost=sum(r.lost for r in runs),
+        duplicates=sum(r.duplicates for r in runs),
+        refused=sum(len(r.refused) for r in runs),
+        messages=sum(r.messages for r in runs),
+    )
+
+
+HEADER = (
+    f"{'members':>7}  {'load':<13} {'server':<17} {'deliveries/s':>12} {'p50 ms':>7} "
+    f"{'p95 ms':>7} {'p99 ms':>7} {'CPU ms/msg':>10} {'msgs':>6} {'lost':>4}"
+)
+
+
+def line(size: int, load: str, name: str, s: Summary) -> str:
+    lost = s.lost + s.duplicates + s.refused
+    return (
+        f"{size:>7}  {load:<13} {name:<17} {s.rate:>12,.0f} {s.p50:>7.2f} {s.p95:>7.2f} "
+        f"{s.p99:>7.2f} {s.cpu:>10.2f} {s.messages:>6} {lost:>4}"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+# --- Main -----------------------------------------------------------------------------
+
+
+async def measure(
+    servers: list[Server],
+    sizes: list[int],
+    rounds: int,
+    seconds: float,
+    paced_share: float,
+    profiling: bool,
+) -> tuple[list[str], bool]:
+    """Every size: closed-loop rounds, then paced rounds, the servers in turn (in a
+    rotating order); returns the report lines and whether every delivery arrived once.
+    ``profiling``: the first platform server is profiled from the first measured run."""
+    bare, apps = servers[0], servers[1:]
+    report: list[str] = [HEADER]
+    aims: list[str] = []
+    complete = True
+    timeout = aiohttp.ClientTimeout(total=None)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        for size in sizes:
+            rooms = [Room(session, server, size) for server in servers]
+            opened = time.perf_counter()
+            for room in rooms:
+                await room.open()
+            print(
+                f"\n{size} members: {len(rooms)} servers x ({size} members + {SENDERS} senders) "
+                f"connected in {time.perf_counter() - opened:.1f} s",
+                flush=True,
+            )
+            for room in rooms:  # warm-up, not measured: imports, caches, pools
+                await room.run(min(1.0, seconds), None)
+            if profiling:
+                os.kill(apps[0].process.pid, signal.SIGUSR1)
+            closed: dict[str, list[Run]] = {s.name: [] for s in servers}
+            for number in range(rounds):
+                order = rooms if number % 2 == 0 else rooms[::-1]
+                for room in order:
+                    run = await room.run(seconds, None)
+                    closed[room.server.name].append(run)
+                    print(f"  closed loop  {room.server.name:<17} {run.rate:>9,.0f}/s", flush=True)
+            bare_closed = summarise(closed[bare.name])
+            paced_rate = paced_share * THROUGHPUT_AIM[size] * bare_closed.rate / size
+            paced: dict[str, list[Run]] = {s.name: [] for s in servers}
+            for number in range(rounds):
+                order = rooms if number % 2 == 0 else rooms[::-1]
+                for room in order:
+                    run = await room.run(seconds, paced_rate)
+                    paced[room.server.name].append(run)
+                    p50, p95, _ = run.percentiles()
+                    print(
+                        f"  paced        {room.server.name:<17} p50 {p50:.2f} ms, p95 {p95:.2f} ms",
+                        flush=True,
+                    )
+            await asyncio.gather(*(room.close() for room in rooms))
+
+            summaries = {
+                "closed": {n: summarise(r) for n, r in closed.items()},
+                "paced": {n: summarise(r) for n, r in paced.items()},
+            }
+            load_names = {"closed": f"closed, {WINDOW} max", "paced": f"{paced_rate:,.0f} msg/s"}
+            for kind in ("closed", "paced"):
+                for name, summary in summaries[kind].items():
+                    report.append(line(size, load_names[kind], name, summary))
+                    complete &= summary.lost + summary.duplicates + summary.refused == 0
+            for app in apps:
+                closed_app, paced_app = summaries["closed"][app.name], summaries["paced"][app.name]
+                paced_bare = summaries["paced"][bare.name]
+                share, aim = closed_app.rate / bare_closed.rate, THROUGHPUT_AIM[size]
+                aims.append(
+                    f"{size:>4} members  {app.name:<17} deliveries/s {share:>4.0%} of bare "
+                    f"({closed_app.rate:,.0f} / {bare_closed.rate:,.0f})".ljust(76)
+                    + f"aim >= {aim:.0%}   {verdict(share >= aim)}"
+                )
+                extra = paced_app.p95 - paced_bare.p95
+                text = (
+                    f"{'':>13}{app.name:<17} paced p95 {paced_app.p95:.1f} ms = bare "
+                    f"{extra:+.1f} ms (x{paced_app.p95 / paced_bare.p95:.1f})"
+                ).ljust(76)
+                if size in P95_AIM_MS:
+                    limit = P95_AIM_MS[size]
+                    text += f"aim <= bare +{limit:.0f} ms   {verdict(extra <= limit)}"
+                else:
+                    text += "(no aim at this size)"
+                aims.append(text)
+    title = f"Ratios and aims (medians of {rounds} round(s)):"
+    return [*report, "", title, *aims], complete
+
+
+def print_profile(path: Path) -> None:
+    for order in ("tottime", "cumulative"):
+        print(f"\nProfile of the platform's server, by {order}:")
+        pstats.Stats(str(path)).sort_stats(order).print_stats(35)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one round of short runs")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per load and size")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of one run")
+    parser.add_argument(
+        "--sizes", type=lambda v: [int(s) for s in v.split(",")], default=list(SIZES)
+    )
+    parser.add_argument(
+        "--paced-share",
+        type=float,
+        default=PACED_SHARE,
+        help="paced rate as a share of aim x bare throughput (default %(default)s)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the platform's SQLite server under cProfile and print where time goes",
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 1.5
+    unknown = sorted(set(args.sizes) - set(SIZES))
+    if unknown:
+        parser.error(f"sizes are among {SIZES}, not {unknown}")
+    members = max(args.sizes)
+    postgres_url = os.environ.get("NETWORK_BENCH_DATABASE_URL")
+    # The servers get their settings from the benchmark alone, and so does the set-up
+    # done here (the same instance folder, hence the same secret and data key).
+    for name in [n for n in os.environ if n.startswith("NETWORK_")]:
+        del os.environ[name]
+
+    with (
+        tempfile.TemporaryDirectory(prefix="network-bench-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
+        workdir = Path(tmp)
+        servers: list[Server] = []
+        stack.callback(lambda: [stop(s) for s in servers])
+        profile = workdir / "app.prof" if args.profile else None
+        started = time.perf_counter()
+        servers.append(start_bare(workdir))
+        sqlite_instance = workdir / "sqlite"
+        sqlite_url = f"sqlite:///{sqlite_instance / 'network.db'}"
+        servers.append(start_app("app (SQLite)", sqlite_instance, sqlite_url, members, profile))
+        if postgres_url:
+            database_url = stack.enter_context(postgres_database(postgres_url))
+            servers.append(start_app("app (PostgreSQL)", workdir / "pg", database_url, members))
+        print(
+            f"Servers up in {time.perf_counter() - started:.1f} s ({members} accounts, a topic "
+            f"channel per size); servers on core {SERVER_CORE}, load generator on core "
+            f"{LOAD_CORE}; {args.rounds} round(s) of {args.seconds:.1f} s runs per load.",
+            flush=True,
+        )
+        if postgres_url:
+            print("PostgreSQL itself runs unpinned on this machine: it shares both cores.")
+        if (os.cpu_count() or 1) > 1:
+            os.sched_setaffinity(0, {LOAD_CORE})
+        report, complete = asyncio.run(
+            measure(servers, args.sizes, args.rounds, args.seconds, args.paced_share, args.profile)
+        )
+        for server in servers:
+            stop(server)
+        print()
+        print("\n".join(report))
+        if profile is not None and profile.exists():
+            print_profile(profile)
+    if not complete:
+        print("\nFAILED: some deliveries were lost, duplicated or refused (the 'lost' column).")
+        sys.exit(1)
+    print("\nEvery delivery arrived exactly once.")
+
+
+if __name__ == "__main__":
+    main()
