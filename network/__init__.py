@@ -110,6 +110,22 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(members.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(messaging.bp)
+    from network.blueprints import notifications as notifications_views
+
+    app.register_blueprint(notifications_views.bp)
+    from network.blueprints import attachments as attachment_views
+
+    app.register_blueprint(attachment_views.bp)
+    from network.blueprints import api_cases, cases
+
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(api_cases.bp)
+    from network.blueprints import search as search_views
+
+    app.register_blueprint(search_views.bp)
+    from network.blueprints import audit as audit_views
+
+    app.register_blueprint(audit_views.bp)
 
 
 def configure_realtime(app: Flask) -> None:

@@ -71,9 +71,23 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("NETWORK_REDIS_URL") or None,
         "DATA_KEY": os.environ.get("NETWORK_DATA_KEY") or None,
+        "DATA_KEYS_PREVIOUS": os.environ.get("NETWORK_DATA_KEYS_PREVIOUS") or None,
         "UPLOAD_FOLDER": os.environ.get("NETWORK_UPLOAD_FOLDER") or str(instance / "uploads"),
         "MAX_IMPORT_BYTES": int(os.environ.get("NETWORK_MAX_IMPORT_BYTES", 5 * 1024 * 1024)),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("NETWORK_MAX_CONTENT_LENGTH", 30 * 1024 * 1024)),
+        # Attachments: per file, and per upload request and message. A request body may
+        # carry one whole file plus the multipart framing: larger bodies are a 413 from
+        # Werkzeug before anything is read (JSON for /api, a page otherwise).
+        "MAX_ATTACHMENT_BYTES": int(
+            os.environ.get("NETWORK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+        ),
+        "MAX_ATTACHMENTS_PER_MESSAGE": int(
+            os.environ.get("NETWORK_MAX_ATTACHMENTS_PER_MESSAGE", 10)
+        ),
+        "MAX_CONTENT_LENGTH": int(
+            os.environ.get("NETWORK_MAX_CONTENT_LENGTH")
+            or int(os.environ.get("NETWORK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
+            + 5 * 1024 * 1024
+        ),
         "MAIL_SERVER": os.environ.get("NETWORK_MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("NETWORK_MAIL_PORT", 25)),
         "MAIL_USERNAME": os.environ.get("NETWORK_MAIL_USERNAME") or None,
@@ -114,7 +128,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not config.get("SOCKET_ALLOWED_ORIGINS"):
         config["SOCKET_ALLOWED_ORIGINS"] = socket_origins(config["BASE_URL"])
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # One short-lived connection per checkout keeps SQLite writes from blocking the
-        # eventlet hub for long; a busy timeout rides out concurrent writers.
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+        # A busy timeout rides out concurrent writers. sqlite3 waits for the lock in C,
+        # blocking its OS thread: the eventlet server (network.server) passes a connection
+        # class that waits without blocking the other requests.
+        connect_args: dict[str, Any] = {"timeout": 15}
+        if config.get("SQLITE_CONNECTION_FACTORY"):
+            connect_args["factory"] = config["SQLITE_CONNECTION_FACTORY"]
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": connect_args}
     return config

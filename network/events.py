@@ -1,14 +1,47 @@
 """Publishing to Socket.IO rooms. Services call this only after their transaction has
-committed, so a receiver never sees something the database does not have."""
+committed, so a receiver never sees something the database does not have.
+
+Rooms
+    ``channel:<id>``        the live messages of a channel (joined with ``join``)
+    ``channel:<id>:watch``  a small ``channel_activity`` event per new message, for pages
+                            that show unread counts (the channel list) without the
+                            messages themselves (joined with ``watch``)
+    ``user:<id>``           every socket of one person (notifications, receipts,
+                            removals); entered at connect
+
+Removing a person from a room, on every server process
+    python-socketio's ``Server.leave_room(sid, room)`` works for a socket connected to
+    *any* process when a message queue is configured: the PubSubManager publishes a
+    ``leave_room`` order on the queue and the process holding the socket applies it.
+    What it needs is the socket ids, and those live in the process each socket connected
+    to. So every process records the sids of each person (``track_connection``): in
+    memory, and in a Redis set per person when ``NETWORK_REDIS_URL`` is set. ``evict``
+    reads them and asks the Socket.IO server to make each leave the rooms. The order
+    travels on the same queue channel as the emits that follow it, so a message
+    published after the eviction is never delivered to the evicted sockets.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import defaultdict
 from typing import Any
+
+from flask import current_app, has_app_context
 
 from network.extensions import socketio
 
 log = logging.getLogger(__name__)
+
+# user id -> the sids of this process's sockets of that person.
+_local_sids: dict[int, set[str]] = defaultdict(set)
+_lock = threading.Lock()
+_redis_clients: dict[str, Any] = {}
+# A Redis set of sids per person; it expires so that sids of a process that died
+# without saying goodbye do not pile up (leaving a room for an unknown sid is a no-op).
+_SIDS_KEY = "network:sids:user:{}"
+_SIDS_TTL_SECONDS = 7 * 24 * 3600
 
 
 def publish(event: str, payload: dict[str, Any], room: str) -> None:
@@ -21,3 +54,101 @@ def publish(event: str, payload: dict[str, Any], room: str) -> None:
 def user_room(user_id: int) -> str:
     """Every socket of a person joins this room (live badges, invitations)."""
     return f"user:{user_id}"
+
+
+def channel_room(channel_id: int) -> str:
+    return f"channel:{channel_id}"
+
+
+def watch_room(channel_id: int) -> str:
+    """Pages that only count (the channel list) watch a channel here: a tiny
+    ``channel_activity`` event per new message instead of the messages."""
+    return f"channel:{channel_id}:watch"
+
+
+def _redis() -> Any:
+    if not has_app_context():
+        return None
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis
+
+        client = _redis_clients[url] = redis.Redis.from_url(url)
+    return client
+
+
+def track_connection(user_id: int, sid: str) -> None:
+    """Remember a socket of the person (at connect), so it can be evicted from rooms."""
+    with _lock:
+        _local_sids[user_id].add(sid)
+    client = _redis()
+    if client is not None:
+        try:
+            key = _SIDS_KEY.format(user_id)
+            client.sadd(key, sid)
+            client.expire(key, _SIDS_TTL_SECONDS)
+        except Exception:  # Redis down: this process still evicts its own sockets
+            log.exception("could not record socket %s of user %s in Redis", sid, user_id)
+
+
+def forget_connection(user_id: int, sid: str) -> None:
+    with _lock:
+        sids = _local_sids.get(user_id)
+        if sids is not None:
+            sids.discard(sid)
+            if not sids:
+                del _local_sids[user_id]
+    client = _redis()
+    if client is not None:
+        try:
+            client.srem(_SIDS_KEY.format(user_id), sid)
+        except Exception:
+            log.exception("could not forget socket %s of user %s in Redis", sid, user_id)
+
+
+def connection_sids(user_id: int) -> set[str]:
+    """The sids of the person's sockets on every process (this one's alone without
+    Redis)."""
+    with _lock:
+        sids = set(_local_sids.get(user_id, ()))
+    client = _redis()
+    if client is not None:
+        try:
+            sids |= {s.decode() for s in client.smembers(_SIDS_KEY.format(user_id))}
+        except Exception:
+            log.exception("could not read the sockets of user %s from Redis", user_id)
+    return sids
+
+
+def is_connected(user_id: int) -> bool:
+    return bool(connection_sids(user_id))
+
+
+def evict(user_id: int, rooms: list[str]) -> None:
+    """Make every socket of the person leave ``rooms`` now, on every server process.
+
+    Call after the commit that took their access away; a later ``join`` is refused by
+    the policy. Server side only: nothing is asked of the client.
+    """
+    server = socketio.server
+    if server is None:
+        return
+    for sid in connection_sids(user_id):
+        for room in rooms:
+            server.leave_room(sid, room, namespace="/")
+    log.info("evicted the sockets of user %s from %s", user_id, ", ".join(rooms))
+
+
+def disconnect_user(user_id: int) -> None:
+    """Close every socket of the person, on every server process (an account deactivated,
+    signed out everywhere): rooms are left with the connection, and a reconnect is
+    authenticated again."""
+    server = socketio.server
+    if server is None:
+        return
+    for sid in connection_sids(user_id):
+        server.disconnect(sid, namespace="/")
+    log.info("disconnected the sockets of user %s", user_id)

@@ -33,4 +33,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-socketio = SocketIO()
+socketio = SocketIO(max_http_buffer_size=128 * 1024)  # per packet; realtime/ says more

@@ -53,6 +53,333 @@ _ID_PARAM: dict[str, Any] = {
 }
 
 
+# --- Cases (network/blueprints/api_cases.py) ---------------------------------------------
+_CASE_STATUSES = [
+    "draft",
+    "sent",
+    "received",
+    "in_execution",
+    "additional_information_requested",
+    "executed",
+    "partially_executed",
+    "refused",
+    "withdrawn",
+]
+_CASE_TYPES = [
+    "mla",
+    "extradition",
+    "confiscation",
+    "joint_investigation",
+    "transfer_of_proceedings",
+    "transfer_of_sentenced_persons",
+    "e_evidence_preservation",
+]
+_CASE_FIELDS: dict[str, Any] = {
+    "reference": {"type": "string", "maxLength": 100},
+    "case_type": {"type": "string", "enum": _CASE_TYPES},
+    "requesting_state": {"type": "string", "description": "ISO 3166-1 alpha-2"},
+    "requested_state": {"type": "string", "description": "ISO 3166-1 alpha-2"},
+    "legal_basis": {"type": "string", "maxLength": 300},
+    "summary": {"type": "string", "maxLength": 5000, "description": "confidential"},
+    "deadline": {"type": "string", "format": "date", "nullable": True},
+    "urgent": {"type": "boolean"},
+    "urgency_reason": {"type": "string", "maxLength": 300},
+    "offence_seriousness": {"type": "string", "enum": ["ordinary", "serious", "very_serious"]},
+    "pretrial_detention": {"type": "boolean"},
+    "evidence_at_risk": {"type": "boolean"},
+    "proceedings_stage": {
+        "type": "string",
+        "enum": ["investigation", "prosecution", "trial", "appeal", "enforcement"],
+    },
+}
+_CASE_SCHEMAS: dict[str, Any] = {
+    "CaseStatusChange": {
+        "type": "object",
+        "properties": {
+            "case_id": {"type": "integer"},
+            "from_status": {"type": "string", "nullable": True},
+            "to_status": {"type": "string", "enum": _CASE_STATUSES},
+            "to_status_label": {"type": "string"},
+            "note": {"type": "string"},
+            "changed_at": {"type": "string", "format": "date-time"},
+            "actor": {"type": "object", "nullable": True},
+        },
+    },
+    "Case": {
+        "type": "object",
+        "description": "Readable by the members of its case channel only. The summary, the "
+        "status history and the members come with GET /cases/{id}.",
+        "properties": {
+            "id": {"type": "integer"},
+            "reference": {"type": "string"},
+            "network": {"type": "string", "description": "network slug"},
+            "channel_id": {"type": "integer"},
+            "case_type": {"type": "string", "enum": _CASE_TYPES},
+            "requesting_state": {"type": "string"},
+            "requested_state": {"type": "string"},
+            "legal_basis": {"type": "string"},
+            "status": {"type": "string", "enum": _CASE_STATUSES},
+            "status_changed_at": {"type": "string", "format": "date-time"},
+            "next_statuses": {"type": "array", "items": {"type": "string"}},
+            "deadline": {"type": "string", "format": "date", "nullable": True},
+            "overdue": {"type": "boolean"},
+            "criteria": {"type": "object"},
+            "priority": {
+                "type": "object",
+                "properties": {
+                    "score": {"type": "integer"},
+                    "level": {"type": "string", "enum": ["high", "medium", "low"]},
+                    "reasons": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "label": {"type": "string"},
+                                "points": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
+            },
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "can_update": {"type": "boolean"},
+            "summary": {"type": "string"},
+            "status_changes": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/CaseStatusChange"},
+            },
+            "members": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _created(ref: str) -> dict[str, Any]:
+    return {
+        "201": {
+            "description": "Created",
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+        }
+    }
+
+
+_CASE = {"$ref": "#/components/schemas/Case"}
+_CASE_PATHS: dict[str, Any] = {
+    "/cases": {
+        "get": {
+            "summary": "Cases the caller may read (members of their case channel), open ones "
+            "first, then by priority, deadline and reference",
+            "parameters": [
+                _array_param("status", "status(es), or open / closed"),
+                _array_param("case_type", "type(s) of case"),
+                _array_param("state", "requesting or requested state(s), ISO 3166-1 alpha-2"),
+                _array_param("network", "network slug(s)"),
+                _array_param("overdue", "yes or no"),
+                _array_param("q", "part of the reference"),
+                _array_param("sort", "priority (default), deadline, reference, updated"),
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {
+                    "name": "per_page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            "responses": _ok(_list_of("Case")),
+        },
+        "post": {
+            "summary": "Open a case with its case channel (the caller is its owner)",
+            "requestBody": _json_body(
+                {
+                    "type": "object",
+                    "required": [
+                        "network",
+                        "reference",
+                        "case_type",
+                        "requesting_state",
+                        "requested_state",
+                    ],
+                    "properties": {
+                        "network": {"type": "string", "description": "network slug"},
+                        **_CASE_FIELDS,
+                        "status": {"type": "string", "enum": ["draft", "sent", "received"]},
+                        "members": {
+                            "type": "array",
+                            "items": {"type": "integer"},
+                            "description": "account ids of the other members",
+                        },
+                    },
+                }
+            ),
+            "responses": {**_ok(_CASE), **_created("Case")},
+        },
+    },
+    "/cases/{id}": {
+        "get": {
+            "summary": "One case with its summary, status history and members",
+            "parameters": [_ID_PARAM],
+            "responses": _ok(_CASE),
+        },
+        "patch": {
+            "summary": "Change fields and priority criteria (not the status)",
+            "parameters": [_ID_PARAM],
+            "requestBody": _json_body({"type": "object", "properties": _CASE_FIELDS}),
+            "responses": _ok(_CASE),
+        },
+    },
+    "/cases/{id}/status": {
+        "post": {
+            "summary": "Move the case to one of its next_statuses (422 otherwise)",
+            "parameters": [_ID_PARAM],
+            "requestBody": _json_body(
+                {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {
+                        "status": {"type": "string", "enum": _CASE_STATUSES},
+                        "note": {"type": "string", "maxLength": 1000},
+                    },
+                }
+            ),
+            "responses": {
+                **_ok(
+                    {
+                        "allOf": [
+                            _CASE,
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "change": {"$ref": "#/components/schemas/CaseStatusChange"}
+                                },
+                            },
+                        ]
+                    }
+                ),
+                "409": {
+                    "description": "The status was changed meanwhile",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+            },
+        }
+    },
+}
+
+
+def _json_body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": required or [], "properties": properties}
+            }
+        },
+    }
+
+
+def _channel_paths() -> dict[str, Any]:
+    """Channels, members, threads, edits, receipts, people and notifications."""
+    ids = {"type": "array", "items": {"type": "integer"}}
+    created = {"201": {"description": "Created"}}
+    gone = {"204": {"description": "Done"}}
+    q = {"name": "q", "in": "query", "schema": {"type": "string"}}
+    page = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+    return {
+        "/channels/{id}/members": {
+            "get": {
+                "summary": "Members of a readable channel (a network channel: the network's)",
+                "parameters": [_ID_PARAM],
+                "responses": _ok(_list_of("Member")),
+            },
+            "post": {
+                "summary": "Add people (the channel's owners or coordinators)",
+                "parameters": [_ID_PARAM],
+                "requestBody": _json_body({"user_ids": ids}, ["user_ids"]),
+                "responses": {**_ok(_list_of("Member")), **created},
+            },
+        },
+        "/channels/{id}/members/{user_id}": {
+            "delete": {
+                "summary": "Remove a member (oneself: leave); their sockets leave at once",
+                "parameters": [
+                    _ID_PARAM,
+                    {
+                        "name": "user_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    },
+                ],
+                "responses": {**_ok({"type": "object"}), **gone},
+            }
+        },
+        "/people": {
+            "get": {
+                "summary": "People the caller may start a conversation with (20 at most)",
+                "parameters": [q],
+                "responses": _ok(_list_of("Person")),
+            }
+        },
+        "/messages/{id}": {
+            "get": {
+                "summary": "One message (with its Markdown body for its author)",
+                "parameters": [_ID_PARAM],
+                "responses": _ok({"$ref": "#/components/schemas/Message"}),
+            },
+            "patch": {
+                "summary": "The author edits; the earlier version is kept",
+                "parameters": [_ID_PARAM],
+                "requestBody": _json_body({"body": {"type": "string"}}, ["body"]),
+                "responses": _ok({"$ref": "#/components/schemas/Message"}),
+            },
+            "delete": {
+                "summary": "The author or a manager deletes; a tombstone stays",
+                "parameters": [_ID_PARAM],
+                "responses": {**_ok({"type": "object"}), **gone},
+            },
+        },
+        "/messages/{id}/thread": {
+            "get": {
+                "summary": "A thread: its first message, then the replies in seq order",
+                "parameters": [_ID_PARAM],
+                "responses": _ok(_list_of("Message")),
+            }
+        },
+        "/messages/{id}/revisions": {
+            "get": {
+                "summary": "Earlier versions of an edited message, oldest first",
+                "parameters": [_ID_PARAM],
+                "responses": _ok({"type": "object"}),
+            }
+        },
+        "/messages/{id}/receipts": {
+            "get": {
+                "summary": "Certified receipts of a case-channel message (its sender only)",
+                "parameters": [_ID_PARAM],
+                "responses": _ok({"type": "object"}),
+            }
+        },
+        "/notifications": {
+            "get": {
+                "summary": "The caller's notifications, newest first, with the unread count",
+                "parameters": [page],
+                "responses": _ok(_list_of("Notification")),
+            }
+        },
+        "/notifications/read": {
+            "post": {
+                "summary": "Mark one notification ({id}) or all ({}) read",
+                "requestBody": _json_body({"id": {"type": "integer"}}),
+                "responses": _ok({"type": "object"}),
+            }
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -105,7 +432,42 @@ def document() -> dict[str, Any]:
                         "last_seq": {"type": "integer"},
                         "last_read_seq": {"type": "integer"},
                         "unread": {"type": "integer"},
+                        "mentions": {"type": "integer"},
+                        "purged_through_seq": {"type": "integer"},
+                        "archived": {"type": "boolean"},
+                        "description": {"type": "string"},
                         "can_write": {"type": "boolean"},
+                    },
+                },
+                "Member": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "is_owner": {"type": "boolean"},
+                        "role": {"type": "string", "nullable": True},
+                    },
+                },
+                "Person": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "networks": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "Notification": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "kind": {
+                            "type": "string",
+                            "enum": ["mention", "reply", "channel_invitation"],
+                        },
+                        "channel_id": {"type": "integer", "nullable": True},
+                        "message_id": {"type": "integer", "nullable": True},
+                        "read": {"type": "boolean"},
+                        "created_at": {"type": "string", "format": "date-time"},
                     },
                 },
                 "Message": {
@@ -116,17 +478,46 @@ def document() -> dict[str, Any]:
                         "seq": {"type": "integer"},
                         "client_id": {"type": "string"},
                         "parent_id": {"type": "integer", "nullable": True},
+                        "parent": {"type": "object", "nullable": True},
+                        "reply_count": {"type": "integer"},
                         "author": {"type": "object", "nullable": True},
                         "html": {"type": "string", "description": "sanitised HTML"},
                         "created_at": {"type": "string", "format": "date-time"},
                         "edited_at": {"type": "string", "format": "date-time", "nullable": True},
                         "deleted": {"type": "boolean"},
+                        "attachments": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Attachment"},
+                        },
                     },
                 },
                 "Posted": {
                     "type": "object",
                     "properties": {"id": {"type": "integer"}, "seq": {"type": "integer"}},
                 },
+                "Attachment": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "filename": {"type": "string", "description": "cleaned on upload"},
+                        "content_type": {
+                            "type": "string",
+                            "description": "detected from the content, not the name",
+                        },
+                        "size": {"type": "integer"},
+                        "sha256": {"type": "string", "description": "of the content"},
+                        "url": {
+                            "type": "string",
+                            "description": "GET it (outside /api/v1: /attachments/{id}/"
+                            "download, session or bearer token) to download the file as an "
+                            "attachment; for readers of the channel once the file is sent "
+                            "with a message, 404 otherwise; each download is audited; 409 "
+                            "attachment_damaged when the stored file fails its integrity "
+                            "check",
+                        },
+                    },
+                },
+                **_CASE_SCHEMAS,
                 "ContactPoint": {
                     "type": "object",
                     "properties": {
@@ -152,6 +543,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/me": {"get": {"summary": "The caller", "responses": _ok({"type": "object"})}},
+            **_CASE_PATHS,
             "/networks": {"get": {"summary": "Networks", "responses": _ok(_list_of("Network"))}},
             "/contact-points": {
                 "get": {
@@ -207,12 +599,157 @@ def document() -> dict[str, Any]:
                     "responses": {"200": {"description": "vCard", "content": {"text/vcard": {}}}},
                 }
             },
-            "/channels": {
+            "/search": {
                 "get": {
-                    "summary": "Channels the caller may read, with unread counts",
-                    "responses": _ok(_list_of("Channel")),
+                    "summary": "Messages holding every word of q, in channels the caller "
+                    "may read, newest first (words of 3+ letters also match as prefixes)",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "maxLength": 200},
+                        },
+                        {"name": "channel_id", "in": "query", "schema": {"type": "integer"}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                        {
+                            "name": "per_page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
+                    ],
+                    "responses": _ok(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": {"type": "integer"},
+                                            "channel_id": {"type": "integer"},
+                                            "seq": {"type": "integer"},
+                                            "channel": {"type": "object"},
+                                            "author": {"type": "object", "nullable": True},
+                                            "created_at": {"type": "string", "format": "date-time"},
+                                            "snippet": {
+                                                "type": "string",
+                                                "description": "escaped text, matches in <mark>",
+                                            },
+                                            "url": {"type": "string"},
+                                        },
+                                    },
+                                },
+                                "total": {"type": "integer"},
+                                "page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                            },
+                        }
+                    ),
                 }
             },
+            "/channels/{id}/attachments": {
+                "post": {
+                    "summary": "Upload files to a channel, to send with a message (by their "
+                    "ids in attachment_ids); uploads never sent are removed after a day",
+                    "parameters": [_ID_PARAM],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file"],
+                                    "properties": {
+                                        "file": {
+                                            "type": "array",
+                                            "items": {"type": "string", "format": "binary"},
+                                            "description": "one part per file, at most "
+                                            "MAX_ATTACHMENTS_PER_MESSAGE (10) parts of "
+                                            "MAX_ATTACHMENT_BYTES (25 MB) each; PDF, Office "
+                                            "and OpenDocument files, RTF, UTF-8 text, CSV, "
+                                            "e-mail, images and voice notes; the type is "
+                                            "checked from the content and must agree with "
+                                            "the name",
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_ok({"type": "object"}),
+                        "201": {
+                            "description": "Stored, not yet sent",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "items": {
+                                                "type": "array",
+                                                "items": {
+                                                    "$ref": "#/components/schemas/Attachment"
+                                                },
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "413": {
+                            "description": "A file over the size limit, or too many parts",
+                            "content": {"application/json": {"schema": _ERROR}},
+                        },
+                    },
+                }
+            },
+            "/attachments/{id}": {
+                "delete": {
+                    "summary": "Remove one of your uploads not yet sent",
+                    "parameters": [_ID_PARAM],
+                    "responses": {
+                        "204": {"description": "Removed"},
+                        "401": {
+                            "description": "Not signed in",
+                            "content": {"application/json": {"schema": _ERROR}},
+                        },
+                        "404": {
+                            "description": "No such upload of yours waiting to be sent",
+                            "content": {"application/json": {"schema": _ERROR}},
+                        },
+                    },
+                }
+            },
+            "/channels": {
+                "get": {
+                    "summary": "Channels the caller may read, with unread and mention counts",
+                    "responses": _ok(_list_of("Channel")),
+                },
+                "post": {
+                    "summary": "Create a topic channel or a direct conversation",
+                    "requestBody": _json_body(
+                        {
+                            "kind": {"type": "string", "enum": ["topic", "direct"]},
+                            "network": {"type": "string", "description": "topic: a slug"},
+                            "name": {"type": "string"},
+                            "description": {"type": "string"},
+                            "members": {"type": "array", "items": {"type": "integer"}},
+                        },
+                        ["kind"],
+                    ),
+                    "responses": {
+                        **_ok({"$ref": "#/components/schemas/Channel"}),
+                        "201": {"description": "Created"},
+                    },
+                },
+            },
+            **_channel_paths(),
             "/channels/{id}/messages": {
                 "get": {
                     "summary": "Messages in seq order, after after_seq or before before_seq",
@@ -253,6 +790,12 @@ def document() -> dict[str, Any]:
                                             "pattern": "^[A-Za-z0-9_-]{8,64}$",
                                         },
                                         "parent_id": {"type": "integer", "nullable": True},
+                                        "attachment_ids": {
+                                            "type": "array",
+                                            "items": {"type": "integer"},
+                                            "description": "your uploads to this channel "
+                                            "not yet sent (POST /channels/{id}/attachments)",
+                                        },
                                     },
                                 }
                             }

@@ -254,3 +254,12 @@ def audit_network_ids(user: Any) -> set[int] | None:
     if not is_signed_in(user):
         return set()
     return {m.network_id for m in user.memberships if Role(m.role) == Role.SECRETARIAT}
+
+
+# --- Audit log views (search, retention and audit work) ---------------------------------------
+
+
+def can_view_audit_log(user: Any) -> bool:
+    """Whether the audit log opens at all: administrators, and the secretariat of at least
+    one network (who then see only the events of their networks, ``audit_network_ids``)."""
+    return audit_network_ids(user) != set()

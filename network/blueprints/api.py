@@ -12,7 +12,7 @@ from network import policy
 from network.blueprints.utils import download
 from network.errors import Unauthorized, ValidationError
 from network.models.directory import ContactPoint, Network
-from network.services import directory, directory_io, messaging
+from network.services import directory, directory_io, messaging, notifications
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -144,23 +144,111 @@ def _int_arg(name: str, default: int | None) -> int | None:
         raise ValidationError(fields={name: _("Use a whole number.")}) from exc
 
 
+def _channel_json(summary: messaging.ChannelSummary) -> dict[str, Any]:
+    channel = summary.channel
+    return {
+        "id": channel.id,
+        "kind": channel.kind,
+        "name": channel.name,
+        "description": channel.description,
+        "network": channel.network.slug if channel.network else None,
+        "last_seq": channel.last_seq,
+        "last_read_seq": summary.last_read_seq,
+        "purged_through_seq": channel.purged_through_seq,
+        "unread": summary.unread,
+        "mentions": summary.mentions,
+        "archived": channel.archived_at is not None,
+        "can_write": policy.can_write_channel(current_user, channel),
+    }
+
+
+def _json_body(hint: str) -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError(hint)
+    return data
+
+
+def _list(items: list[Any]) -> Any:
+    return jsonify({"items": items, "total": len(items), "page": 1, "per_page": len(items)})
+
+
 @bp.get("/channels")
 def channels():  # type: ignore[no-untyped-def]
-    summaries = messaging.channels_for(current_user)
-    items = [
-        {
-            "id": s.channel.id,
-            "kind": s.channel.kind,
-            "name": s.channel.name,
-            "network": s.channel.network.slug if s.channel.network else None,
-            "last_seq": s.channel.last_seq,
-            "last_read_seq": s.last_read_seq,
-            "unread": s.unread,
-            "can_write": policy.can_write_channel(current_user, s.channel),
-        }
-        for s in summaries
-    ]
-    return jsonify({"items": items, "total": len(items), "page": 1, "per_page": len(items)})
+    return _list([_channel_json(s) for s in messaging.channels_for(current_user)])
+
+
+@bp.post("/channels")
+def create_channel():  # type: ignore[no-untyped-def]
+    """``{"kind": "topic", "network": slug, "name", "description", "members": [ids]}`` or
+    ``{"kind": "direct", "members": [ids], "name"?}`` → 201 with the channel."""
+    data = _json_body(_("Send a JSON object with kind, name and members."))
+    network = None
+    if data.get("kind") == "topic":
+        slug = data.get("network")
+        network = next((n for n in messaging.topic_networks(current_user) if n.slug == slug), None)
+        if network is None:
+            raise ValidationError(
+                fields={"network": _("Choose a network where you may open channels.")}
+            )
+    channel = messaging.create_channel(
+        str(data.get("kind") or ""),
+        current_user,
+        name=data.get("name") if isinstance(data.get("name"), str) else "",
+        network=network,
+        member_ids=data.get("members"),
+        description=data.get("description") if isinstance(data.get("description"), str) else "",
+    )
+    [summary] = [s for s in messaging.channels_for(current_user) if s.channel.id == channel.id]
+    return jsonify(_channel_json(summary)), 201
+
+
+def _member_json(row: messaging.MemberRow) -> dict[str, Any]:
+    return {
+        "id": row.user.id,
+        "name": row.user.name,
+        "is_owner": row.is_owner,
+        "role": row.role,
+        "joined_at": row.joined_at.isoformat() if row.joined_at else None,
+    }
+
+
+@bp.get("/channels/<int:channel_id>/members")
+def channel_members(channel_id: int):  # type: ignore[no-untyped-def]
+    channel = messaging.get_channel(channel_id, current_user)
+    return _list([_member_json(r) for r in messaging.channel_members(channel, current_user)])
+
+
+@bp.post("/channels/<int:channel_id>/members")
+def add_channel_members(channel_id: int):  # type: ignore[no-untyped-def]
+    """``{"user_ids": [ids]}`` → 201 with the people added."""
+    data = _json_body(_("Send a JSON object with user_ids."))
+    added = messaging.add_members(channel_id, current_user, data.get("user_ids"))
+    return _list([{"id": u.id, "name": u.name} for u in added]), 201
+
+
+@bp.delete("/channels/<int:channel_id>/members/<int:user_id>")
+def remove_channel_member(channel_id: int, user_id: int):  # type: ignore[no-untyped-def]
+    """Remove a member (oneself: leave the channel) → 204."""
+    messaging.remove_member(channel_id, current_user, user_id)
+    return "", 204
+
+
+@bp.get("/people")
+def people():  # type: ignore[no-untyped-def]
+    """People the caller may start a conversation with, by name: ``q``, at most 20."""
+    q = request.args.get("q", "")[:100]
+    found = messaging.reachable_people(current_user, q, limit=20)
+    return _list(
+        [
+            {
+                "id": u.id,
+                "name": u.name,
+                "networks": sorted({m.network.slug for m in u.memberships}),
+            }
+            for u in found
+        ]
+    )
 
 
 @bp.get("/channels/<int:channel_id>/messages")
@@ -173,16 +261,91 @@ def channel_messages(channel_id: int):  # type: ignore[no-untyped-def]
         before_seq=_int_arg("before_seq", None),
         limit=_int_arg("limit", 50),
     )
-    items = [messaging.message_payload(m) for m in found]
-    return jsonify({"items": items, "total": len(items), "page": 1, "per_page": len(items)})
+    return _list(messaging.payloads(found))
 
 
 @bp.post("/channels/<int:channel_id>/messages")
 def post_channel_message(channel_id: int):  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationError(_("Send a JSON object with body and client_id."))
+    data = _json_body(_("Send a JSON object with body and client_id."))
     message, created = messaging.post_message(
-        channel_id, current_user, data.get("body"), data.get("client_id"), data.get("parent_id")
+        channel_id,
+        current_user,
+        data.get("body"),
+        data.get("client_id"),
+        data.get("parent_id"),
+        data.get("attachment_ids"),
     )
     return jsonify({"id": message.id, "seq": message.seq}), 201 if created else 200
+
+
+@bp.get("/messages/<int:message_id>")
+def message(message_id: int):  # type: ignore[no-untyped-def]
+    found = messaging.get_message(message_id, current_user)
+    body = messaging.message_payload(found)
+    if messaging.can_edit(current_user, found):
+        body["body"] = messaging.message_body(found)  # the Markdown, for its author to edit
+    return jsonify(body)
+
+
+@bp.patch("/messages/<int:message_id>")
+def edit_message(message_id: int):  # type: ignore[no-untyped-def]
+    """The author edits: ``{"body": markdown}`` → the message as now shown."""
+    data = _json_body(_("Send a JSON object with body."))
+    return jsonify(
+        messaging.message_payload(
+            messaging.edit_message(message_id, current_user, data.get("body"))
+        )
+    )
+
+
+@bp.delete("/messages/<int:message_id>")
+def delete_message(message_id: int):  # type: ignore[no-untyped-def]
+    """The author or a manager of the channel deletes: a tombstone stays → 204."""
+    messaging.delete_message(message_id, current_user)
+    return "", 204
+
+
+@bp.get("/messages/<int:message_id>/thread")
+def message_thread(message_id: int):  # type: ignore[no-untyped-def]
+    """The thread of a message: its first message and the replies, in ``seq`` order."""
+    root, replies = messaging.thread(message_id, current_user)
+    return _list(messaging.payloads([root, *replies]))
+
+
+@bp.get("/messages/<int:message_id>/revisions")
+def message_revisions(message_id: int):  # type: ignore[no-untyped-def]
+    """The earlier versions of an edited message, oldest first."""
+    found = messaging.get_message(message_id, current_user)
+    return _list(messaging.revision_payloads(found, current_user))
+
+
+@bp.get("/messages/<int:message_id>/receipts")
+def message_receipts(message_id: int):  # type: ignore[no-untyped-def]
+    """Certified receipts of a case-channel message (its sender only): per member, when
+    their client received it and when they read it."""
+    found, rows = messaging.receipts(message_id, current_user)
+    return jsonify(messaging.receipts_payload(found, rows))
+
+
+@bp.get("/notifications")
+def notification_list():  # type: ignore[no-untyped-def]
+    page = _int_arg("page", 1) or 1
+    items, total = notifications.list_for(current_user, page=page)
+    return jsonify(
+        {
+            "items": [notifications.payload(n) for n in items],
+            "total": total,
+            "page": page,
+            "per_page": notifications.PAGE,
+            "unread": notifications.unread_count(current_user),
+        }
+    )
+
+
+@bp.post("/notifications/read")
+def notifications_read():  # type: ignore[no-untyped-def]
+    """Mark notifications read: ``{"id": n}`` for one, ``{}`` for all."""
+    data = request.get_json(silent=True) or {}
+    ident = data.get("id") if isinstance(data, dict) else None
+    changed = notifications.mark_read(current_user, ident)
+    return jsonify({"changed": changed, "unread": notifications.unread_count(current_user)})

@@ -5,22 +5,40 @@ The socket session is a copy taken at connect, and ``login_required`` / ``before
 do not run for socket events: each event therefore looks the person up again (an account
 deactivated, a token revoked or a password changed since the connect stops working at
 once) and every handler asks the policy through the services.
+
+Hygiene, per connection (all numbers from the app config, with these defaults):
+    * Size: Engine.IO refuses any packet over ``max_http_buffer_size`` (128 KB, set on
+      the ``SocketIO`` object in ``extensions.py``) by closing the connection; below that,
+      an event whose data is larger than ``SOCKET_MAX_EVENT_BYTES`` (64 KB, well above a
+      10,000-character message) gets ``{"ok": false, "error": {"code": "too_large"}}``
+      and the connection stays.
+    * Rate: a token bucket per socket (``SOCKET_EVENT_BURST`` = 100 events at once,
+      refilled at ``SOCKET_EVENT_RATE`` = 30 per second). An event without a token gets
+      ``{"ok": false, "error": {"code": "rate_limited"}}`` and is not handled; a client
+      that goes on regardless (``SOCKET_FLOOD_LIMIT`` = 100 refusals in a row, with no
+      accepted event between them) is disconnected. A person typing never comes near:
+      the page sends one ``typing`` per two seconds and one ``read`` per half second.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_socketio import join_room
+from flask_socketio import disconnect, join_room
 
 from network import events
-from network.errors import DomainError, Unauthorized, ValidationError
+from network.errors import DomainError, TooLarge, Unauthorized, ValidationError
 from network.extensions import socketio
 from network.services import accounts
 
@@ -29,6 +47,65 @@ log = logging.getLogger(__name__)
 # sid -> how the connection authenticated: ("token", token) or ("session", session id).
 # Process-local: a socket always talks to the process it connected to (sticky sessions).
 _connections: dict[str, tuple[str, str]] = {}
+# sid -> the person's id, to forget the socket in the eviction registry on disconnect.
+_owners: dict[str, int] = {}
+
+DEFAULT_MAX_EVENT_BYTES = 64 * 1024
+DEFAULT_EVENT_BURST = 100
+DEFAULT_EVENT_RATE = 30.0
+DEFAULT_FLOOD_LIMIT = 100
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    default_message = _l("Too many events: slow down.")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    refused: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_buckets: dict[str, _Bucket] = {}
+
+
+def _setting(name: str, default: float) -> float:
+    return float(current_app.config.get(name, default))
+
+
+def _take_token(sid: str) -> bool:
+    """Spend one token of the socket's bucket; False when it is empty. Counts refusals
+    in a row and disconnects a client that keeps flooding."""
+    burst = _setting("SOCKET_EVENT_BURST", DEFAULT_EVENT_BURST)
+    rate = _setting("SOCKET_EVENT_RATE", DEFAULT_EVENT_RATE)
+    now = time.monotonic()
+    bucket = _buckets.get(sid)
+    if bucket is None:
+        bucket = _buckets.setdefault(sid, _Bucket(tokens=burst, updated=now))
+    with bucket.lock:
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            bucket.refused = 0
+            return True
+        bucket.refused += 1
+        flooding = bucket.refused >= _setting("SOCKET_FLOOD_LIMIT", DEFAULT_FLOOD_LIMIT)
+    if flooding:
+        log.warning("disconnecting socket %s: it kept flooding after being refused", sid)
+        disconnect()
+    return False
+
+
+def _size(data: Any) -> int:
+    try:
+        return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    except (TypeError, ValueError):
+        return 0  # binary or odd data: the handler's own validation refuses it
 
 
 def connected_user(auth: Any) -> Any:
@@ -71,6 +148,10 @@ def handler(event: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
         @functools.wraps(function)
         def wrapper(data: Any = None) -> dict[str, Any]:
             try:
+                if not _take_token(request.sid):
+                    raise RateLimited()
+                if _size(data) > _setting("SOCKET_MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES):
+                    raise TooLarge(_("This event is too large."))
                 if not isinstance(data, dict):
                     raise ValidationError(_("Send an object with the event's fields."))
                 return {"ok": True, **function(socket_user(), data)}
@@ -95,12 +176,18 @@ def register_handlers() -> None:
         else:
             _connections[request.sid] = ("session", user.get_id())
         join_room(events.user_room(user.id))
+        _owners[request.sid] = user.id
+        events.track_connection(user.id, request.sid)
         log.info("socket connected for user %s", user.id)
         return True
 
     @socketio.on("disconnect")
     def on_disconnect(*_args: Any) -> None:
         _connections.pop(request.sid, None)
+        _buckets.pop(request.sid, None)
+        user_id = _owners.pop(request.sid, None)
+        if user_id is not None:
+            events.forget_connection(user_id, request.sid)
 
     from network.realtime import messaging
 

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from network import crypto, i18n
+from network import crypto, events, i18n
 from network.errors import Conflict, NotFound, ValidationError
 from network.extensions import db
 from network.models.base import utcnow
@@ -386,3 +386,6 @@ def change_password(user: User, current: str, new: str) -> None:
     user.session_version += 1  # every other session and remember-me cookie ends
     audit.record(user, "user.password_change", "user", user.id)
     db.session.commit()
+    # Sockets opened by the old sessions close too; this device's pages reconnect with
+    # the new session.
+    events.disconnect_user(user.id)

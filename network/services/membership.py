@@ -19,7 +19,7 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.directory import Network
 from network.models.people import Membership, Role, User
-from network.services import accounts, audit, mail
+from network.services import accounts, audit, mail, messaging
 
 log = logging.getLogger(__name__)
 INVITATION_MAX_AGE = 14 * 24 * 3600
@@ -137,8 +137,11 @@ def remove_member(network: Network, membership_id: int, actor: Any) -> None:
         network.id,
         before={"user": membership.user.email, "role": membership.role},
     )
+    user_id = membership.user_id
     db.session.delete(membership)
     db.session.commit()
+    # Their sockets leave the network channel's rooms now, not at their next event.
+    messaging.evict_from_network(user_id, network.id)
 
 
 _INVITATION_PURPOSE = "invitation"

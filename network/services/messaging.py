@@ -14,22 +14,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from werkzeug.routing import BuildError
 
-from network import crypto, events, policy, sanitize
+from network import crypto, events, i18n, policy, sanitize
 from network.errors import Conflict, Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.base import utcnow
-from network.models.directory import Network
+from network.models.directory import ContactPoint, Network, contact_point_networks
 from network.models.messaging import (
     Channel,
     ChannelKind,
     ChannelMember,
     Message,
+    MessageReceipt,
     MessageRevision,
+    Notification,
     ReadMarker,
 )
 from network.models.people import Membership, User
@@ -96,42 +100,205 @@ def get_channel(channel_id: Any, user: Any) -> Channel:
     return channel
 
 
+MAX_DIRECT_PEOPLE = 20
+MAX_DESCRIPTION = 2000
+
+
+def _int_ids(raw: Any, field: str) -> list[int]:
+    """A list of account ids from a form or JSON (strings of digits are accepted)."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list | tuple):
+        raw = [raw]
+    ids: list[int] = []
+    for value in raw:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError(fields={field: _("Choose people from the list.")})
+        ids.append(value)
+    return sorted(set(ids))
+
+
+def reachable_people_query(actor: Any) -> Any:
+    """The people ``actor`` may pick for a direct conversation or a case: active accounts
+    who share a network with them, or who have a current directory entry in a network
+    whose directory they may read. Nobody else can be found (or probed) by id."""
+    query = select(User).where(User.is_active_account, User.id != actor.id)
+    readable = policy.readable_network_ids(actor)
+    if readable is None:  # administrators read every directory
+        return query
+    mine = [m.network_id for m in actor.memberships]
+    shares = select(Membership.user_id).where(Membership.network_id.in_(mine or [-1]))
+    listed = (
+        select(ContactPoint.user_id)
+        .join(contact_point_networks, contact_point_networks.c.contact_point_id == ContactPoint.id)
+        .where(
+            ContactPoint.user_id.is_not(None),
+            ContactPoint.succeeded_by_id.is_(None),
+            contact_point_networks.c.network_id.in_(readable or [-1]),
+        )
+    )
+    return query.where(or_(User.id.in_(shares), User.id.in_(listed)))
+
+
+def reachable_people(actor: Any, q: str = "", limit: int | None = None) -> list[User]:
+    """``reachable_people_query`` by name (``q`` matches any part of the name or the
+    e-mail address, without regard to case or accents), sorted by name."""
+    people = db.session.scalars(
+        reachable_people_query(actor).options(
+            selectinload(User.memberships).selectinload(Membership.network)
+        )
+    )
+    needle = i18n.fold((q or "").strip())
+    found = [
+        p for p in people if not needle or needle in i18n.fold(p.name) or needle in p.email.lower()
+    ]
+    found.sort(key=lambda p: (i18n.fold(p.name), p.id))
+    return found[:limit] if limit else found
+
+
+def network_people(network: Network, exclude: int | None = None) -> list[User]:
+    """The active accounts of a network, by name (candidates for its topic channels)."""
+    people = db.session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.network_id == network.id, User.is_active_account)
+    )
+    found = [p for p in people if p.id != exclude]
+    found.sort(key=lambda p: (i18n.fold(p.name), p.id))
+    return found
+
+
+def topic_networks(actor: Any) -> list[Network]:
+    """The networks where ``actor`` may open a topic channel."""
+    return sorted(
+        (m.network for m in actor.memberships if policy.can_create_topic_channel(actor, m.network)),
+        key=lambda n: i18n.fold(n.acronym),
+    )
+
+
+def _add_people(channel: Channel, actor: Any, users: list[User]) -> list[Notification]:
+    """Members, audit rows and invitations for ``users`` (the caller commits)."""
+    made = []
+    for user in users:
+        channel.members.append(ChannelMember(user_id=user.id, is_owner=False, added_by_id=actor.id))
+        audit.record_channel_event(actor, "channel.member_add", channel, user_id=user.id)
+        made.append(notifications.on_member_added(channel, user.id, actor))
+    return made
+
+
 def create_channel(
     kind: str,
     actor: Any,
     *,
     name: str,
     network: Network | None = None,
-    member_ids: list[int] | None = None,
+    member_ids: Any = None,
+    description: str = "",
 ) -> Channel:
     """Create a topic or direct channel with the actor as owner and the given members.
 
-    Topic channels belong to a network the actor belongs to; direct conversations may
-    cross networks. Raises ``ValidationError`` or ``Forbidden``.
+    Topic channels belong to a network the actor may write in, and take members of that
+    network; direct conversations take two to ``MAX_DIRECT_PEOPLE`` people the actor can
+    reach (``reachable_people_query``), across networks, and a conversation with exactly
+    the same people that is not archived is reopened rather than made twice. Every member
+    but the actor is told (``channel_invitation``); every addition is audited. Raises
+    ``ValidationError`` or ``Forbidden``.
     """
     if kind not in {ChannelKind.TOPIC.value, ChannelKind.DIRECT.value}:
         raise ValidationError(fields={"kind": _("Choose a topic or a direct conversation.")})
     name = (name or "").strip()
+    description = (description or "").strip()
+    ids = [i for i in _int_ids(member_ids, "members") if i != actor.id]
+    errors: dict[str, str] = {}
     if kind == ChannelKind.TOPIC.value:
-        if network is None or policy.role_in(actor, network) is None:
-            raise Forbidden(_("Topic channels belong to one of your networks."))
+        if network is None or not policy.can_create_topic_channel(actor, network):
+            raise Forbidden(_("Topic channels belong to a network where you may write."))
         if not name or len(name) > 200:
-            raise ValidationError(
-                fields={"name": _("A name of at most 200 characters is required.")}
+            errors["name"] = _("A name of at most 200 characters is required.")
+        allowed = {u.id for u in network_people(network)}
+    else:
+        if not policy.can_start_direct_conversation(actor):
+            raise Forbidden(_("You may not start conversations."))
+        network = None
+        if len(name) > 200:
+            errors["name"] = _("A name has at most 200 characters.")
+        if not ids:
+            errors["members"] = _("Choose at least one other person.")
+        elif len(ids) + 1 > MAX_DIRECT_PEOPLE:
+            errors["members"] = _("A conversation has at most %(n)d people.", n=MAX_DIRECT_PEOPLE)
+        allowed = (
+            set(
+                db.session.scalars(
+                    reachable_people_query(actor).with_only_columns(User.id).where(User.id.in_(ids))
+                )
             )
-    ids = sorted({*(member_ids or []), actor.id})
-    if kind == ChannelKind.DIRECT.value and len(ids) < 2:
-        raise ValidationError(fields={"members": _("Choose at least one other person.")})
-    users = list(db.session.scalars(select(User).where(User.id.in_(ids), User.is_active_account)))
-    if len(users) != len(ids):
-        raise ValidationError(fields={"members": _("Some of the people chosen do not exist.")})
-    if kind == ChannelKind.DIRECT.value and not name:
-        name = ", ".join(sorted(u.name for u in users))[:200]
-    channel = Channel(kind=kind, network=network, name=name, created_by_id=actor.id)
-    channel.members = [ChannelMember(user_id=u.id, is_owner=u.id == actor.id) for u in users]
+            if ids
+            else set()
+        )
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = _("A description has at most %(n)d characters.", n=MAX_DESCRIPTION)
+    if any(i not in allowed for i in ids) and "members" not in errors:
+        errors["members"] = _("Some of the people chosen cannot be added.")
+    if errors:
+        raise ValidationError(fields=errors)
+    users = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+    if kind == ChannelKind.DIRECT.value:
+        existing = _same_conversation(actor.id, ids)
+        if existing is not None:
+            return existing
+        if not name:
+            name = ", ".join(sorted((u.name for u in [*users, actor]), key=i18n.fold))[:200]
+    channel = Channel(
+        kind=kind, network=network, name=name, description=description, created_by_id=actor.id
+    )
+    channel.members = [ChannelMember(user_id=actor.id, is_owner=True)]
     db.session.add(channel)
+    db.session.flush()
+    audit.record_channel_event(actor, "channel.create", channel, kind=kind)
+    invited = _add_people(channel, actor, users)
     db.session.commit()
+    log.info("user %s created %s channel %s", actor.id, kind, channel.id)
+    notifications.publish(invited)
     return channel
+
+
+def _same_conversation(actor_id: int, ids: list[int]) -> Channel | None:
+    """A live direct conversation whose members are exactly the actor and ``ids``."""
+    wanted = {actor_id, *ids}
+    mine = select(ChannelMember.channel_id).where(ChannelMember.user_id == actor_id)
+    for channel in db.session.scalars(
+        select(Channel)
+        .where(
+            Channel.kind == ChannelKind.DIRECT.value,
+            Channel.archived_at.is_(None),
+            Channel.id.in_(mine),
+        )
+        .options(selectinload(Channel.members))
+    ):
+        if {m.user_id for m in channel.members} == wanted:
+            return channel
+    return None
+
+
+def create_topic_channel(
+    actor: Any, network: Network, name: str, description: str = "", member_ids: Any = None
+) -> Channel:
+    """A working group of ``network`` (see ``create_channel``)."""
+    return create_channel(
+        ChannelKind.TOPIC.value,
+        actor,
+        name=name,
+        network=network,
+        member_ids=member_ids,
+        description=description,
+    )
+
+
+def create_direct_conversation(actor: Any, member_ids: Any, name: str = "") -> Channel:
+    """A conversation of a few people across networks (see ``create_channel``)."""
+    return create_channel(ChannelKind.DIRECT.value, actor, name=name, member_ids=member_ids)
 
 
 @dataclass
@@ -139,10 +306,12 @@ class ChannelSummary:
     channel: Channel
     unread: int
     last_read_seq: int
+    mentions: int = 0
 
 
 def channels_for(user: Any) -> list[ChannelSummary]:
-    """The channels the user may read, with the number of unread messages by others."""
+    """The channels the user may read, with the number of unread messages by others and
+    of unread mentions and replies."""
     if not policy.is_signed_in(user):
         return []
     network_ids = select(Membership.network_id).where(Membership.user_id == user.id)
@@ -183,11 +352,292 @@ def channels_for(user: Any) -> list[ChannelSummary]:
         .group_by(Message.channel_id)
     )
     unread: dict[int, int] = dict(unread_rows.all())
+    mentions = notifications.unread_mentions_by_channel(user)
     return [
-        ChannelSummary(c, unread.get(c.id, 0), markers.get(c.id, 0))
+        ChannelSummary(c, unread.get(c.id, 0), markers.get(c.id, 0), mentions.get(c.id, 0))
         for c in channels
         if policy.can_read_channel(user, c)
     ]
+
+
+KIND_ORDER = (
+    ChannelKind.NETWORK.value,
+    ChannelKind.CASE.value,
+    ChannelKind.TOPIC.value,
+    ChannelKind.DIRECT.value,
+    ChannelKind.CONSULTATION.value,
+)
+
+
+def grouped_channels(user: Any) -> list[tuple[str, list[ChannelSummary]]]:
+    """``channels_for`` grouped by kind (network, case, topic, direct, consultation);
+    archived channels last within each group."""
+    summaries = channels_for(user)
+    groups: list[tuple[str, list[ChannelSummary]]] = []
+    for kind in KIND_ORDER:
+        found = [s for s in summaries if s.channel.kind == kind]
+        found.sort(key=lambda s: (s.channel.archived_at is not None, i18n.fold(s.channel.name)))
+        if found:
+            groups.append((kind, found))
+    return groups
+
+
+# --- Members ------------------------------------------------------------------------------
+
+
+@dataclass
+class MemberRow:
+    user: User
+    is_owner: bool = False
+    joined_at: Any = None
+    added_by: User | None = None
+    role: str | None = None  # network channels: the person's role in the network
+
+
+def channel_members(channel: Channel, actor: Any) -> list[MemberRow]:
+    """Who is in a readable channel: its explicit members, or for a network channel the
+    network's members with their role."""
+    if not policy.can_read_channel(actor, channel):
+        raise NotFound(_("No such channel."))
+    if channel.kind == ChannelKind.NETWORK.value and channel.network_id is not None:
+        rows = db.session.execute(
+            select(User, Membership.role)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.network_id == channel.network_id, User.is_active_account)
+        ).all()
+        found = [MemberRow(user=u, role=role) for u, role in rows]
+    else:
+        members = db.session.scalars(
+            select(ChannelMember)
+            .where(ChannelMember.channel_id == channel.id)
+            .options(selectinload(ChannelMember.user))
+        )
+        adders = {}
+        found = []
+        for member in members:
+            if member.added_by_id and member.added_by_id not in adders:
+                adders[member.added_by_id] = db.session.get(User, member.added_by_id)
+            found.append(
+                MemberRow(
+                    user=member.user,
+                    is_owner=member.is_owner,
+                    joined_at=member.joined_at,
+                    added_by=adders.get(member.added_by_id) if member.added_by_id else None,
+                )
+            )
+    found.sort(key=lambda r: (not r.is_owner, i18n.fold(r.user.name), r.user.id))
+    return found
+
+
+def addable_people(channel: Channel, actor: Any) -> list[User]:
+    """Whom ``actor`` may add to ``channel`` now (empty when they may not manage it):
+    for a topic channel the members of its network, otherwise the people the actor can
+    reach; never someone already in it."""
+    if channel.kind == ChannelKind.NETWORK.value or not policy.can_manage_channel(actor, channel):
+        return []
+    present = {m.user_id for m in channel.members}
+    if channel.kind == ChannelKind.TOPIC.value and channel.network is not None:
+        pool = network_people(channel.network)
+    else:
+        pool = reachable_people(actor)
+    return [u for u in pool if u.id not in present and policy.can_be_added_to_channel(u, channel)]
+
+
+def _managed(channel_id: Any, actor: Any) -> Channel:
+    channel = get_channel(channel_id, actor)
+    if not policy.can_manage_channel(actor, channel):
+        raise Forbidden(_("Only the channel's owners and coordinators manage its members."))
+    return channel
+
+
+def _explicit(channel: Channel) -> None:
+    if channel.kind == ChannelKind.NETWORK.value:
+        raise ValidationError(
+            _("A network channel's members are the network's members: manage them there.")
+        )
+
+
+def add_members(channel_id: Any, actor: Any, user_ids: Any) -> list[User]:
+    """Add people to a channel; each addition is audited and the person is told.
+
+    Raises ``Forbidden`` (the actor does not manage the channel), ``ValidationError``
+    (a network channel, nobody chosen, or someone the policy does not admit or the actor
+    cannot reach).
+    """
+    channel = _managed(channel_id, actor)
+    _explicit(channel)
+    if channel.archived_at is not None:
+        raise ValidationError(_("This channel is archived."))
+    ids = _int_ids(user_ids, "people")
+    if not ids:
+        raise ValidationError(fields={"people": _("Choose at least one person.")})
+    allowed = {u.id: u for u in addable_people(channel, actor)}
+    if any(i not in allowed for i in ids):
+        raise ValidationError(fields={"people": _("Some of the people chosen cannot be added.")})
+    users = [allowed[i] for i in ids]
+    invited = _add_people(channel, actor, users)
+    db.session.commit()
+    log.info("user %s added %s people to channel %s", actor.id, len(users), channel.id)
+    notifications.publish(invited)
+    for user in users:
+        events.publish(
+            "channel_added",
+            {"channel_id": channel.id, "channel_name": channel.name, "kind": channel.kind},
+            events.user_room(user.id),
+        )
+    return users
+
+
+def _owners(channel: Channel) -> list[int]:
+    return [m.user_id for m in channel.members if m.is_owner]
+
+
+def _drop(channel: Channel, actor: Any, user_id: int, action: str) -> None:
+    member = next((m for m in channel.members if m.user_id == user_id), None)
+    if member is None:
+        raise NotFound(_("This person is not a member of the channel."))
+    others = [m for m in channel.members if m.user_id != user_id]
+    if member.is_owner and others and _owners(channel) == [user_id]:
+        raise ValidationError(
+            _("Make another member an owner first: a channel keeps at least one owner.")
+        )
+    channel.members.remove(member)
+    notifications.forget_channel(user_id, channel.id)
+    audit.record_channel_event(actor, action, channel, user_id=user_id)
+    if not others:
+        channel.archived_at = channel.archived_at or utcnow()
+    db.session.commit()
+    evict_from_channel(user_id, channel)
+
+
+def remove_member(channel_id: Any, actor: Any, user_id: Any) -> None:
+    """Remove someone from a channel. Their sockets leave the channel's rooms at once,
+    on every server process, and are told with ``channel_removed``; a later join, send
+    or read is refused. Removing oneself is leaving (``leave_channel``).
+
+    Raises ``Forbidden``, ``NotFound`` or ``ValidationError`` (a network channel; the
+    last owner).
+    """
+    if user_id == getattr(actor, "id", None):
+        leave_channel(channel_id, actor)
+        return
+    channel = _managed(channel_id, actor)
+    _explicit(channel)
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise ValidationError(fields={"user_id": _("Choose a member.")})
+    _drop(channel, actor, user_id, "channel.member_remove")
+    log.info("user %s removed user %s from channel %s", actor.id, user_id, channel.id)
+
+
+def leave_channel(channel_id: Any, actor: Any) -> None:
+    """Leave a channel. Not a network channel (membership of the network decides); the
+    last owner hands over first (``set_owner``), unless nobody else is left, in which
+    case the channel is archived."""
+    channel = get_channel(channel_id, actor)
+    _explicit(channel)
+    _drop(channel, actor, actor.id, "channel.member_leave")
+    log.info("user %s left channel %s", actor.id, channel.id)
+
+
+def set_owner(channel_id: Any, actor: Any, user_id: Any, is_owner: bool = True) -> None:
+    """Make a member an owner (hand over), or no longer one; a channel keeps one."""
+    channel = _managed(channel_id, actor)
+    _explicit(channel)
+    member = next((m for m in channel.members if m.user_id == user_id), None)
+    if member is None:
+        raise NotFound(_("This person is not a member of the channel."))
+    if not is_owner and _owners(channel) == [member.user_id]:
+        raise ValidationError(_("A channel keeps at least one owner."))
+    if member.is_owner != is_owner:
+        member.is_owner = is_owner
+        audit.record_channel_event(
+            actor,
+            "channel.owner_add" if is_owner else "channel.owner_remove",
+            channel,
+            user_id=member.user_id,
+        )
+        db.session.commit()
+
+
+def archive_channel(channel_id: Any, actor: Any, archived: bool = True) -> Channel:
+    """Archive a channel (read-only for everyone) or bring it back."""
+    channel = _managed(channel_id, actor)
+    if (channel.archived_at is not None) != archived:
+        channel.archived_at = utcnow() if archived else None
+        audit.record_channel_event(
+            actor, "channel.archive" if archived else "channel.unarchive", channel
+        )
+        db.session.commit()
+        events.publish(
+            "channel_updated",
+            {"channel_id": channel.id, "archived": archived},
+            events.channel_room(channel.id),
+        )
+    return channel
+
+
+def set_retention(channel_id: Any, actor: Any, days: Any) -> Channel:
+    """Keep the channel's messages ``days`` days (1 to 3650) or for ever (None), through
+    the retention service, which checks, audits and commits."""
+    channel = _managed(channel_id, actor)
+    try:
+        from network.services import retention
+    except ImportError as exc:  # the retention work has not landed yet
+        raise ValidationError(_("Retention periods are not available yet.")) from exc
+    retention.set_retention(actor, channel, days)
+    return channel
+
+
+def evict_from_channel(user_id: int, channel: Channel) -> None:
+    """After the commit that took ``user_id``'s access to ``channel`` away: their sockets
+    leave its rooms on every process, and their pages are told (``channel_removed``).
+
+    Also for network channels: call ``evict_from_network(user_id, network_id)`` after a
+    person loses their membership of a network.
+    """
+    events.evict(user_id, [events.channel_room(channel.id), events.watch_room(channel.id)])
+    events.publish(
+        "channel_removed",
+        {"channel_id": channel.id, "channel_name": channel.name},
+        events.user_room(user_id),
+    )
+
+
+def evict_from_network(user_id: int, network_id: int) -> None:
+    """A person who lost their membership of a network (call after that commit): their
+    notifications of the network's channel go, and their sockets leave its rooms at
+    once. Does nothing if they still may read the channel (an administrator)."""
+    channel = db.session.scalar(
+        select(Channel).where(
+            Channel.network_id == network_id, Channel.kind == ChannelKind.NETWORK.value
+        )
+    )
+    if channel is None:
+        return
+    user = db.session.get(User, user_id)
+    if user is not None and policy.can_read_channel(user, channel):
+        return
+    notifications.forget_channel(user_id, channel.id)
+    db.session.commit()
+    evict_from_channel(user_id, channel)
+
+
+def watch_channels(
+    user: Any, channel_ids: Any, enter_room: Callable[[str], None]
+) -> list[ChannelSummary]:
+    """Admit a page that shows unread counts (the channel list) to the ``watch`` rooms
+    of the readable channels among ``channel_ids``; returns their current counts, so the
+    page starts from numbers taken after it began to listen."""
+    if not isinstance(channel_ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in channel_ids
+    ):
+        raise ValidationError(fields={"channel_ids": _("Give a list of channel ids.")})
+    wanted = set(channel_ids[:500])
+    readable = [s for s in channels_for(user) if s.channel.id in wanted]
+    for summary in readable:
+        enter_room(events.watch_room(summary.channel.id))
+    db.session.commit()  # end the snapshot taken before entering the rooms
+    return [s for s in channels_for(user) if s.channel.id in wanted]
 
 
 # --- Messages -----------------------------------------------------------------------------
@@ -213,29 +663,109 @@ def message_html(message: Message) -> str:
     )
 
 
-def message_payload(message: Message) -> dict[str, Any]:
-    """A message as the API and the ``message`` socket event carry it (API.md)."""
+def _author(user: User | None) -> dict[str, Any] | None:
+    return {"id": user.id, "name": user.name} if user is not None else None
+
+
+def message_payload(
+    message: Message,
+    *,
+    parent: Message | None = None,
+    reply_count: int | None = None,
+) -> dict[str, Any]:
+    """A message as the API and the ``message`` socket event carry it (API.md), with its
+    thread: ``parent`` (the message it replies to: id, seq, author) and ``reply_count``.
+
+    ``parent`` and ``reply_count`` are looked up when not given; ``payloads`` gives them
+    for a page of messages in two queries.
+    """
     author = message.author
+    if message.parent_id is not None and parent is None:
+        parent = db.session.get(Message, message.parent_id)
+    if reply_count is None:
+        reply_count = (
+            0 if message.parent_id is not None else reply_counts([message.id]).get(message.id, 0)
+        )
     return {
         "channel_id": message.channel_id,
         "id": message.id,
         "seq": message.seq,
         "client_id": message.client_id,
         "parent_id": message.parent_id,
-        "author": {"id": author.id, "name": author.name} if author else None,
+        "parent": (
+            {"id": parent.id, "seq": parent.seq, "author": _author(parent.author)}
+            if parent is not None
+            else None
+        ),
+        "reply_count": reply_count,
+        "author": _author(author),
         "html": message_html(message),
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": message.is_deleted,
-        "attachments": [attachments.payload(a) for a in message.attachments],
+        "attachments": [_attachment(a) for a in message.attachments],
     }
 
 
-def _clean_body(body: Any) -> str:
+def _attachment(attachment: Any) -> dict[str, Any]:
+    """The attachments service's payload, with a download URL when it gives none."""
+    found = attachments.payload(attachment)
+    if not found.get("url") and has_request_context():
+        try:
+            found["url"] = url_for("attachments.download", attachment_id=attachment.id)
+        except BuildError:
+            found["url"] = None
+    return found
+
+
+def reply_counts(message_ids: list[int]) -> dict[int, int]:
+    """How many replies (not deleted) each of ``message_ids`` has."""
+    if not message_ids:
+        return {}
+    rows = db.session.execute(
+        select(Message.parent_id, func.count())
+        .where(Message.parent_id.in_(message_ids), Message.deleted_at.is_(None))
+        .group_by(Message.parent_id)
+    )
+    return {int(parent_id): int(n) for parent_id, n in rows.all()}
+
+
+def payloads(messages: list[Message]) -> list[dict[str, Any]]:
+    """``message_payload`` for a page of messages, with their parents and reply counts
+    loaded in one query each."""
+    parent_ids = {m.parent_id for m in messages if m.parent_id is not None}
+    held = {m.id: m for m in messages}
+    missing = parent_ids - held.keys()
+    if missing:
+        held.update(
+            {
+                m.id: m
+                for m in db.session.scalars(
+                    select(Message)
+                    .where(Message.id.in_(missing))
+                    .options(selectinload(Message.author))
+                )
+            }
+        )
+    counts = reply_counts([m.id for m in messages if m.parent_id is None])
+    return [
+        message_payload(
+            m,
+            parent=held.get(m.parent_id) if m.parent_id is not None else None,
+            reply_count=counts.get(m.id, 0),
+        )
+        for m in messages
+    ]
+
+
+def _clean_body(body: Any, *, allow_empty: bool = False) -> str:
+    """The text of a message; empty only when ``allow_empty`` (files sent alone)."""
+    if body is None and allow_empty:
+        body = ""
     if not isinstance(body, str):
         raise ValidationError(fields={"body": _("The message must be text.")})
     body = body.replace("\r\n", "\n").strip()
-    if not body:
+    if not body and not allow_empty:
         raise ValidationError(fields={"body": _("The message is empty.")})
     if len(body) > MAX_BODY_CHARS:
         raise ValidationError(
@@ -290,13 +820,17 @@ def post_message(
         return previous, False
     if not policy.can_write_channel(author, channel):
         raise Forbidden(_("You can read this channel but not write in it."))
-    text = _clean_body(body)
+    text = _clean_body(body, allow_empty=attachment_ids not in (None, []))
     if parent_id is not None:
         parent = db.session.get(Message, parent_id) if isinstance(parent_id, int) else None
         if parent is None or parent.channel_id != channel.id:
             raise ValidationError(fields={"parent_id": _("Reply to a message of this channel.")})
+        # Threads are one level deep: a reply to a reply joins the same thread.
+        parent_id = parent.parent_id or parent.id
     html = _render(text)
     files = attachments.pending_for_send(attachment_ids, author, channel)
+    if not text and not files:
+        raise ValidationError(fields={"body": _("The message is empty.")})
     file_ids = [f.id for f in files]
     channel_id, author_id = channel.id, author.id
     # End the read-only part of the transaction: the write transaction then starts with
@@ -337,7 +871,12 @@ def post_message(
     log.info(
         "user %s posted message %s (seq %s) in channel %s", author_id, message.id, seq, channel_id
     )
-    events.publish("message", message_payload(message), f"channel:{channel_id}")
+    events.publish("message", message_payload(message, reply_count=0), f"channel:{channel_id}")
+    events.publish(
+        "channel_activity",
+        {"channel_id": channel_id, "seq": seq, "author_id": author_id, "parent_id": parent_id},
+        events.watch_room(channel_id),
+    )
     notifications.publish(notified)
     return message, True
 
@@ -388,7 +927,12 @@ def list_messages(
 
 
 def join_and_catch_up(
-    channel_id: Any, user: Any, after_seq: Any, limit: int, enter_room: Callable[[Channel], None]
+    channel_id: Any,
+    user: Any,
+    after_seq: Any,
+    limit: int,
+    enter_room: Callable[[Channel], None],
+    leave_room: Callable[[Channel], None] | None = None,
 ) -> tuple[Channel, list[Message]]:
     """Admit the user to a channel's live messages and give what they missed after
     ``after_seq``.
@@ -396,32 +940,84 @@ def join_and_catch_up(
     ``enter_room`` subscribes the connection *before* the missed messages are read, and
     the read runs in a transaction begun after that (a transaction reads from the snapshot
     of its first query): a message committed meanwhile then arrives live, or both live and
-    here (the client keeps one per seq), never in neither. Raises ``NotFound``,
-    ``ValidationError``.
+    here (the client keeps one per seq), never in neither. Access is asked again in that
+    fresh transaction: a removal committed between the first check and entering the room
+    (whose eviction found the socket not yet in it) makes the join fail and
+    ``leave_room`` undo it. Raises ``NotFound``, ``ValidationError``.
     """
     channel = get_channel(channel_id, user)
     if not isinstance(after_seq, int) or isinstance(after_seq, bool) or after_seq < 0:
         raise ValidationError(fields={"after_seq": _("Use a whole number of 0 or more.")})
     enter_room(channel)
-    db.session.commit()  # end the snapshot taken before entering the room
+    db.session.commit()  # end the snapshot taken before entering the room (expires all)
+    if not policy.can_read_channel(user, channel):
+        if leave_room is not None:
+            leave_room(channel)
+        raise NotFound(_("No such channel."))
     return channel, list_messages(channel, user, after_seq=after_seq, limit=limit)
 
 
-def _own_message(message_id: Any, user: Any) -> Message:
+def get_message(message_id: Any, user: Any) -> Message:
+    """A message of a channel the user may read; raises ``NotFound`` otherwise."""
     message = db.session.get(Message, message_id) if isinstance(message_id, int) else None
     if message is None or not policy.can_read_channel(user, message.channel):
         raise NotFound(_("No such message."))
     return message
 
 
+def thread(message_id: Any, user: Any) -> tuple[Message, list[Message]]:
+    """A thread: its first message (the one given, or the one it replies to) and the
+    replies in ``seq`` order. Raises ``NotFound``."""
+    message = get_message(message_id, user)
+    root = get_message(message.parent_id, user) if message.parent_id else message
+    replies = list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.parent_id == root.id)
+            .options(selectinload(Message.author))
+            .order_by(Message.seq)
+        )
+    )
+    if root.channel.kind == ChannelKind.CASE.value:
+        seqs = [root.seq, *(m.seq for m in replies)]
+        audit.record_channel_event(
+            user, "case_channel.read", root.channel, first_seq=min(seqs), last_seq=max(seqs)
+        )
+        db.session.commit()
+    return root, replies
+
+
+def can_edit(user: Any, message: Message) -> bool:
+    """The author edits their own message while they may write in the channel."""
+    return (
+        policy.is_signed_in(user)
+        and message.author_id == user.id
+        and not message.is_deleted
+        and policy.can_write_channel(user, message.channel)
+    )
+
+
+def can_delete(user: Any, message: Message) -> bool:
+    """The author, or whoever manages the channel."""
+    return (
+        policy.is_signed_in(user)
+        and not message.is_deleted
+        and (message.author_id == user.id or policy.can_manage_channel(user, message.channel))
+    )
+
+
 def edit_message(message_id: Any, user: Any, body: Any) -> Message:
-    """The author edits their message; the earlier text is kept as a revision."""
-    message = _own_message(message_id, user)
+    """The author edits their message; the earlier text is kept as a revision, people
+    newly mentioned are notified, and every open page replaces the message (same seq).
+
+    Raises ``NotFound``, ``Forbidden``, ``ValidationError``.
+    """
+    message = get_message(message_id, user)
     if message.author_id != user.id or message.is_deleted:
         raise Forbidden(_("Only the author can edit a message."))
     if not policy.can_write_channel(user, message.channel):
         raise Forbidden(_("You can read this channel but not write in it."))
-    text = _clean_body(body)
+    text = _clean_body(body, allow_empty=bool(message.attachments))
     html = _render(text)
     context = _context(message.channel_id, message.seq)
     db.session.add(MessageRevision(message_id=message.id, body_encrypted=message.body_encrypted))
@@ -429,14 +1025,18 @@ def edit_message(message_id: Any, user: Any, body: Any) -> Message:
     message.html_encrypted = crypto.encrypt_text(html, context=context + ":html")
     message.edited_at = utcnow()
     search.index_message(message, text)
+    notified = notifications.on_message_edited(message, text)
     db.session.commit()
+    log.info("user %s edited message %s", user.id, message.id)
     events.publish("message", message_payload(message), message.channel.room)
+    notifications.publish(notified)
     return message
 
 
 def delete_message(message_id: Any, user: Any) -> Message:
-    """Delete a message: a tombstone stays in the sequence; its text and history go."""
-    message = _own_message(message_id, user)
+    """Delete a message: a tombstone stays in the sequence; its text, files, history and
+    the notifications about it go. Raises ``NotFound``, ``Forbidden``."""
+    message = get_message(message_id, user)
     if message.author_id != user.id and not policy.can_manage_channel(user, message.channel):
         raise Forbidden(_("Only the author or the channel's manager can delete a message."))
     if not message.is_deleted:
@@ -448,9 +1048,18 @@ def delete_message(message_id: Any, user: Any) -> Message:
             select(MessageRevision).where(MessageRevision.message_id == message.id)
         ):
             db.session.delete(revision)
+        told = set()
+        for notification in db.session.scalars(
+            select(Notification).where(Notification.message_id == message.id)
+        ):
+            if notification.read_at is None:
+                told.add(notification.user_id)
+            db.session.delete(notification)
         log.info("user %s deleted message %s", user.id, message.id)
         db.session.commit()
         events.publish("message", message_payload(message), message.channel.room)
+        for user_id in told:
+            notifications.publish_counts(user_id)
     return message
 
 
@@ -472,6 +1081,14 @@ def revisions(message: Message, user: Any) -> list[tuple[str, Any]]:
     ]
 
 
+def revision_payloads(message: Message, user: Any) -> list[dict[str, Any]]:
+    """``revisions`` as the API carries them: each earlier text rendered safely."""
+    return [
+        {"html": _render(text) if text else "", "replaced_at": when.isoformat()}
+        for text, when in revisions(message, user)
+    ]
+
+
 def _mark_read(channel_id: int, user_id: int, seq: int) -> None:
     marker = db.session.scalar(
         select(ReadMarker).where(ReadMarker.channel_id == channel_id, ReadMarker.user_id == user_id)
@@ -483,17 +1100,214 @@ def _mark_read(channel_id: int, user_id: int, seq: int) -> None:
 
 
 def mark_read(channel: Channel, user: Any, seq: Any) -> int:
-    """Move the user's read marker forward to ``seq`` (never back); returns the marker."""
+    """Move the user's read marker forward to ``seq`` (never back); returns the marker.
+
+    Also marks read the person's notifications of the channel up to ``seq`` (their pages
+    update their badges), and in a case channel records when they read each message by
+    others (certified receipts; the authors see it live).
+    """
     if not policy.can_read_channel(user, channel):
         raise Forbidden()
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ValidationError(fields={"seq": _("Use a whole number of 0 or more.")})
     seq = min(seq, channel.last_seq)
-    _mark_read(channel.id, user.id, seq)
+    channel_id, user_id, is_case = channel.id, user.id, channel.kind == ChannelKind.CASE.value
+    _mark_read(channel_id, user_id, seq)
+    cleared = notifications.mark_channel_read(user_id, channel_id, seq)
+    receipts = _record_receipts(channel_id, user_id, seq, read=True) if is_case else []
     db.session.commit()
+    if cleared:
+        notifications.publish_counts(user_id)
+    _publish_receipts(receipts)
     marker = db.session.scalar(
         select(ReadMarker.last_read_seq).where(
-            ReadMarker.channel_id == channel.id, ReadMarker.user_id == user.id
+            ReadMarker.channel_id == channel_id, ReadMarker.user_id == user_id
         )
     )
     return int(marker or 0)
+
+
+def mark_thread_read(channel: Channel, user: Any, shown: list[Message]) -> None:
+    """A thread was shown on its own page: the notifications about its messages are read
+    (the channel's read marker stays: the rest of the channel was not shown)."""
+    if not policy.can_read_channel(user, channel):
+        raise Forbidden()
+    ids = [m.id for m in shown]
+    changed = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.message_id.in_(ids or [-1]),
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if changed:
+        notifications.publish_counts(user.id)
+
+
+# --- Certified receipts (case channels) -----------------------------------------------------
+
+
+def _record_receipts(channel_id: int, user_id: int, seq: int, *, read: bool) -> list[int]:
+    """Receipts of ``user_id`` for the messages by others up to ``seq``: delivered (first
+    time only) and, when ``read``, read. In the current transaction; returns the ids of
+    the messages whose receipt changed."""
+    now = utcnow()
+    pending = db.session.execute(
+        select(Message.id, MessageReceipt)
+        .outerjoin(
+            MessageReceipt,
+            and_(MessageReceipt.message_id == Message.id, MessageReceipt.user_id == user_id),
+        )
+        .where(
+            Message.channel_id == channel_id,
+            Message.seq <= seq,
+            Message.author_id.is_not(None),
+            Message.author_id != user_id,
+            Message.deleted_at.is_(None),
+            or_(
+                MessageReceipt.id.is_(None),
+                MessageReceipt.delivered_at.is_(None),
+                and_(MessageReceipt.read_at.is_(None), read),
+            ),
+        )
+    ).all()
+    changed = []
+    for message_id, receipt in pending:
+        if receipt is None:
+            receipt = MessageReceipt(message_id=message_id, user_id=user_id)
+            db.session.add(receipt)
+        receipt.delivered_at = receipt.delivered_at or now
+        if read:
+            receipt.read_at = receipt.read_at or now
+        changed.append(message_id)
+    return changed
+
+
+def record_delivery(channel_id: Any, user: Any, seq: Any) -> int:
+    """The client of ``user`` holds the messages of a channel up to ``seq`` (live or
+    caught up). In a case channel each message by others gets its delivery time, once;
+    their authors are told live. Returns how many receipts changed.
+
+    Raises ``NotFound``, ``ValidationError``.
+    """
+    channel = get_channel(channel_id, user)
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValidationError(fields={"seq": _("Use a whole number of 0 or more.")})
+    if channel.kind != ChannelKind.CASE.value:
+        return 0
+    channel_id, user_id, seq = channel.id, user.id, min(seq, channel.last_seq)
+    db.session.commit()  # the write transaction starts with the receipts
+    for attempt in range(2):
+        try:
+            changed = _record_receipts(channel_id, user_id, seq, read=False)
+            db.session.commit()
+            break
+        except IntegrityError:
+            # Two tabs of the same person confirmed the same messages at once.
+            db.session.rollback()
+            if attempt:
+                raise
+    _publish_receipts(changed)
+    return len(changed)
+
+
+def _receipt_rows(message: Message) -> list[tuple[User, Any, Any]]:
+    """(member, delivered_at, read_at) for every member of the channel but the author."""
+    receipts = {
+        r.user_id: r
+        for r in db.session.scalars(
+            select(MessageReceipt).where(MessageReceipt.message_id == message.id)
+        )
+    }
+    members = db.session.scalars(
+        select(User)
+        .join(ChannelMember, ChannelMember.user_id == User.id)
+        .where(ChannelMember.channel_id == message.channel_id, User.id != message.author_id)
+    )
+    rows = []
+    for member in members:
+        receipt = receipts.get(member.id)
+        rows.append(
+            (
+                member,
+                receipt.delivered_at if receipt else None,
+                receipt.read_at if receipt else None,
+            )
+        )
+    rows.sort(key=lambda r: i18n.fold(r[0].name))
+    return rows
+
+
+def receipt_summary(rows: list[tuple[User, Any, Any]]) -> dict[str, int]:
+    return {
+        "members": len(rows),
+        "delivered": sum(1 for _u, delivered, _r in rows if delivered),
+        "read": sum(1 for _u, _d, read_at in rows if read_at),
+    }
+
+
+def receipts(message_id: Any, user: Any) -> tuple[Message, list[tuple[User, Any, Any]]]:
+    """The certified receipts of a case-channel message, for its sender only.
+    Raises ``NotFound`` (not readable) or ``Forbidden`` (not the sender's)."""
+    message = get_message(message_id, user)
+    if not policy.can_view_receipts(user, message):
+        raise Forbidden(_("Only the sender of a case-channel message sees its receipts."))
+    return message, _receipt_rows(message)
+
+
+def receipts_payload(message: Message, rows: list[tuple[User, Any, Any]]) -> dict[str, Any]:
+    return {
+        "message_id": message.id,
+        "channel_id": message.channel_id,
+        "seq": message.seq,
+        "items": [
+            {
+                "user": _author(member),
+                "delivered_at": delivered.isoformat() if delivered else None,
+                "read_at": read_at.isoformat() if read_at else None,
+            }
+            for member, delivered, read_at in rows
+        ],
+        **receipt_summary(rows),
+    }
+
+
+def receipt_summaries(channel: Channel, user: Any, messages: list[Message]) -> dict[int, Any]:
+    """For the channel page: the summary of each of the user's own messages in a case
+    channel (how many members received and read it)."""
+    own = [m.id for m in messages if m.author_id == getattr(user, "id", None)]
+    if channel.kind != ChannelKind.CASE.value or not own:
+        return {}
+    members = len([m for m in channel.members if m.user_id != user.id])
+    counts = db.session.execute(
+        select(
+            MessageReceipt.message_id,
+            func.count(MessageReceipt.delivered_at),
+            func.count(MessageReceipt.read_at),
+        )
+        .where(MessageReceipt.message_id.in_(own))
+        .group_by(MessageReceipt.message_id)
+    )
+    found = {mid: {"members": members, "delivered": 0, "read": 0} for mid in own}
+    for message_id, delivered, read_count in counts.all():
+        found[message_id] = {"members": members, "delivered": delivered, "read": read_count}
+    return found
+
+
+def _publish_receipts(message_ids: list[int]) -> None:
+    """Tell each author whose messages got a receipt (after commit): one ``receipt``
+    event per message, to the author's user room only."""
+    if not message_ids:
+        return
+    for message in db.session.scalars(select(Message).where(Message.id.in_(message_ids))):
+        if message.author_id is None:
+            continue
+        events.publish(
+            "receipt",
+            receipts_payload(message, _receipt_rows(message)),
+            events.user_room(message.author_id),
+        )

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from network import policy
+from network import events, policy
 from network.errors import Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.people import Membership, User
@@ -81,6 +81,9 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
         )
         user.is_active_account = active
         db.session.commit()
+        if not active:
+            # A deactivated person's open sockets close now (a reconnect is refused).
+            events.disconnect_user(user.id)
     return user
 
 

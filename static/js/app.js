@@ -54,3 +54,61 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => select.form.requestSubmit());
   });
 });
+
+// --- The live connection of a signed-in page ----------------------------------------------
+// One Socket.IO connection per page, shared: the header's notification badge listens on
+// it, and the channel pages (channel.js, channels.js) use the same one through
+// window.networkRealtime.ready. The socket.io client is loaded only for signed-in pages.
+(() => {
+  let resolveReady;
+  window.networkRealtime = { socket: null, ready: new Promise((resolve) => { resolveReady = resolve; }) };
+
+  function loadClient(src) {
+    return new Promise((resolve, reject) => {
+      if (typeof io === "function") { resolve(); return; }
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = () => resolve();
+      script.onerror = () => reject(new Error("socket.io client did not load"));
+      document.head.append(script);
+    });
+  }
+
+  function showCount(badge, count) {
+    badge.textContent = String(count);
+    badge.hidden = !count;
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const link = document.querySelector(".notifications-link[data-socket-src]");
+    if (!link) return;
+    const badge = link.querySelector(".js-notification-count");
+    loadClient(link.dataset.socketSrc).then(() => {
+      const socket = io({ transports: ["websocket", "polling"] });
+      window.networkRealtime.socket = socket;
+      socket.on("connect", () => { link.dataset.live = "true"; });
+      socket.on("disconnect", () => { delete link.dataset.live; });
+      socket.on("notification", (note) => {
+        if (badge && typeof note.unread === "number") showCount(badge, note.unread);
+      });
+      socket.on("notifications_read", (counts) => {
+        if (badge && typeof counts.unread === "number") showCount(badge, counts.unread);
+      });
+      // The receipts page of a case-channel message updates as members receive and read it.
+      const receipts = document.getElementById("receipts");
+      if (receipts) {
+        const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" });
+        socket.on("receipt", (event) => {
+          if (String(event.message_id) !== receipts.dataset.messageId) return;
+          for (const item of event.items) {
+            const row = receipts.querySelector(`tr[data-user-id="${item.user.id}"]`);
+            if (!row) continue;
+            if (item.delivered_at) row.querySelector(".js-delivered").textContent = when.format(new Date(item.delivered_at));
+            if (item.read_at) row.querySelector(".js-read").textContent = when.format(new Date(item.read_at));
+          }
+        });
+      }
+      resolveReady(socket);
+    }).catch(() => {});
+  });
+})();
