@@ -14,16 +14,6 @@ from network.models.directory import Network
 from network.models.people import User
 from network.services import accounts, cases
 
-# The browser suite's fixtures (a real server with the demo data, Chromium), for
-# test_browser.py; session-scoped and started only when a test asks for them.
-from tests.browser.conftest import (  # noqa: F401
-    browser,
-    live_server,
-    new_page,
-    playwright_session,
-    sign_in,
-)
-
 
 def case_data(**overrides: Any) -> dict[str, Any]:
     """Valid input for a new case; override what a test is about."""
