@@ -754,6 +754,7 @@ def seed(per_state: int = 3) -> dict[str, int]:
     db.session.commit()
     _ensure_cases(networks)
     _ensure_conversations(networks)
+    _ensure_network_messages(networks)
     return {
         "networks": len(networks),
         "contact_points": db.session.scalar(select(func.count()).select_from(ContactPoint)) or 0,
@@ -1085,6 +1086,47 @@ def _ensure_cases(networks: dict[str, Network]) -> None:
                 change.changed_at = when
                 found.status_changed_at = when
                 db.session.commit()
+
+
+# A few messages in the networks' own channels (fictional).
+DEMO_NETWORK_MESSAGES: dict[str, list[tuple[int, str, str]]] = {
+    "wacap": [
+        (
+            9,
+            "secretariat.wacap@example.org",
+            "Reminder: please confirm your directory entries before the plenary.",
+        ),
+        (
+            9,
+            "contact.senegal@example.org",
+            "Done for Senegal. Our 24/7 line for **e-evidence preservation** is now listed.",
+        ),
+        (8, "coordinator.wacap@example.org", "Thank you. The draft agenda follows next week."),
+    ],
+    "iberred": [
+        (
+            4,
+            "secretariat.iberred@example.org",
+            "The model form for electronic transmission under the Medellín treaty is ready "
+            "for comments.",
+        ),
+    ],
+}
+
+
+def _ensure_network_messages(networks: dict[str, Network]) -> None:
+    people = _people()
+    now = utcnow()
+    for slug, script in DEMO_NETWORK_MESSAGES.items():
+        if slug not in networks:
+            continue
+        channel = messaging.ensure_network_channel(networks[slug])
+        db.session.commit()
+        for index, (days_ago, author, text) in enumerate(script):
+            if author not in people:
+                continue
+            when = now - timedelta(days=days_ago, hours=len(script) - index)
+            _post(channel.id, people[author], text, _demo_client_id("network", slug, index), when)
 
 
 def _ensure_conversations(networks: dict[str, Network]) -> None:
