@@ -16,25 +16,6 @@ from network.services import messaging, notifications
 from tests.messaging.conftest import client_id
 
 
-@pytest.fixture
-def room(make_network, make_user, db):  # type: ignore[no-untyped-def]
-    from tests.messaging.conftest import Room
-
-    wacap = make_network("wacap", acronym="WACAP")
-    other = make_network("iberred", acronym="IberRed")
-    channel = messaging.ensure_network_channel(wacap)
-    messaging.ensure_network_channel(other)
-    db.session.commit()
-    return Room(
-        network=wacap,
-        channel=channel,
-        contact_point=make_user("contact_point", wacap),
-        coordinator=make_user("coordinator", wacap),
-        observer=make_user("observer", wacap),
-        outsider=make_user("contact_point", other),
-    )
-
-
 def _socket(app: Any, login: Any, user: Any) -> Any:
     socket = socketio.test_client(app, flask_test_client=login(app.test_client(), user))
     assert socket.is_connected()
