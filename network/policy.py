@@ -132,7 +132,9 @@ CHANNEL_WRITERS = frozenset({Role.CONTACT_POINT, Role.COORDINATOR, Role.SECRETAR
 
 
 def is_channel_member(user: Any, channel: Channel) -> bool:
-    return is_signed_in(user) and any(m.user_id == user.id for m in channel.members)
+    # ``member_for`` looks up this one person's row (channels of hundreds of members are
+    # not loaded whole for every event).
+    return is_signed_in(user) and channel.member_for(user.id) is not None
 
 
 def can_read_channel(user: Any, channel: Channel) -> bool:
@@ -153,7 +155,10 @@ def can_write_channel(user: Any, channel: Channel) -> bool:
 
 
 def is_channel_owner(user: Any, channel: Channel) -> bool:
-    return is_signed_in(user) and any(m.user_id == user.id and m.is_owner for m in channel.members)
+    if not is_signed_in(user):
+        return False
+    member = channel.member_for(user.id)
+    return member is not None and member.is_owner
 
 
 def can_manage_channel(user: Any, channel: Channel) -> bool:

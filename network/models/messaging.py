@@ -12,8 +12,18 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from network.extensions import db
 from network.models.base import UTCDateTime, utcnow
@@ -64,6 +74,22 @@ class Channel(db.Model):
         """The Socket.IO room of the channel."""
         return f"channel:{self.id}"
 
+    def member_for(self, user_id: int | None) -> ChannelMember | None:
+        """The membership row of ``user_id``, or None.
+
+        Taken from ``members`` when that is loaded; otherwise one indexed query (the
+        unique ``(channel_id, user_id)``), so that asking whether one person belongs to a
+        channel of 500 does not load 500 rows. The query runs every time it is asked (the
+        session flushes first): a member removed, even in the current transaction, is
+        found gone at once.
+        """
+        if user_id is None:
+            return None
+        session = object_session(self)
+        if "members" in self.__dict__ or session is None or self.id is None:
+            return next((m for m in self.members if m.user_id == user_id), None)
+        return session.scalar(_MEMBER_FOR, {"channel_id": self.id, "user_id": user_id})
+
     def __repr__(self) -> str:
         return f"<Channel {self.id} {self.kind} {self.name!r}>"
 
@@ -88,6 +114,13 @@ class ChannelMember(db.Model):
 
     def __repr__(self) -> str:
         return f"<ChannelMember channel={self.channel_id} user={self.user_id}>"
+
+
+# ``Channel.member_for``'s query, built once (it runs on every socket event).
+_MEMBER_FOR = select(ChannelMember).where(
+    ChannelMember.channel_id == bindparam("channel_id"),
+    ChannelMember.user_id == bindparam("user_id"),
+)
 
 
 class ReadMarker(db.Model):

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from network import crypto, events, i18n
 from network.errors import Conflict, NotFound, ValidationError
@@ -324,15 +324,25 @@ def create_token(user: User, label: str) -> tuple[AccessToken, str]:
     return token, plain
 
 
+# ``user_for_token``'s query, built once.
+_USER_FOR_TOKEN = (
+    select(User)
+    .join(AccessToken, AccessToken.user_id == User.id)
+    .where(
+        AccessToken.token_hash == bindparam("digest"),
+        AccessToken.revoked_at.is_(None),
+        User.is_active_account.is_(True),
+    )
+)
+
+
 def user_for_token(plain: str) -> User | None:
+    """The active account behind a personal access token not revoked, or None."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    token = db.session.scalar(
-        select(AccessToken).where(AccessToken.token_hash == _token_digest(plain))
-    )
-    if token is None or token.revoked_at is not None or not token.user.is_active_account:
-        return None
-    return token.user
+    # One indexed query (the unique digest), as it runs for every socket event: a token
+    # revoked or an account deactivated stops working at the next event.
+    return db.session.scalar(_USER_FOR_TOKEN, {"digest": _token_digest(plain)})
 
 
 def revoke_token(user: User, token_id: int) -> None:

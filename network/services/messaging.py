@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
@@ -74,11 +77,9 @@ def ensure_network_channel(network: Network) -> Channel:
 
 
 def _load(channel_id: int) -> Channel | None:
-    return db.session.get(
-        Channel,
-        channel_id,
-        options=(selectinload(Channel.members), selectinload(Channel.network)),
-    )
+    # Members are not loaded: the policy asks for the one row of the person acting
+    # (``Channel.member_for``); a channel of 500 would otherwise load 500 rows per event.
+    return db.session.get(Channel, channel_id)
 
 
 def get_channel(channel_id: Any, user: Any) -> Channel:
@@ -793,6 +794,42 @@ def _existing(author_id: int, client_id: str) -> Message | None:
     )
 
 
+def _stored_send(author_id: int, client_id: str, channel_id: int) -> Message | None:
+    """The message an earlier send with this client id stored, if any; raises
+    ``Conflict`` when that id was used for another channel."""
+    previous = _existing(author_id, client_id)
+    if previous is not None and previous.channel_id != channel_id:
+        raise Conflict(_("This client id was already used for another message."))
+    return previous
+
+
+# The channel's next number (a Core statement built once: the hot path of every send).
+_NEXT_SEQ = (
+    update(Channel.__table__)
+    .where(Channel.__table__.c.id == bindparam("channel_id"))
+    .values(last_seq=Channel.__table__.c.last_seq + 1)
+    .returning(Channel.__table__.c.last_seq)
+)
+
+
+@contextmanager
+def _kept_after_commit() -> Iterator[None]:
+    """Commit inside without expiring what the session holds.
+
+    The send pipeline reads nothing after its commits that it did not read or write
+    itself, and reloading the channel, the author and the new message (a query each)
+    cost more than the rest of a send's statements. Local to the block: the session's
+    setting is restored on the way out.
+    """
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
 def post_message(
     channel_id: Any,
     author: Any,
@@ -812,66 +849,111 @@ def post_message(
         raise ValidationError(
             fields={"client_id": _("A client id of 8 to 64 letters, digits, - or _ is required.")}
         )
-    channel = get_channel(channel_id, author)
-    previous = _existing(author.id, client_id)
-    if previous is not None:
-        if previous.channel_id != channel.id:
-            raise Conflict(_("This client id was already used for another message."))
-        return previous, False
-    if not policy.can_write_channel(author, channel):
-        raise Forbidden(_("You can read this channel but not write in it."))
-    text = _clean_body(body, allow_empty=attachment_ids not in (None, []))
-    if parent_id is not None:
-        parent = db.session.get(Message, parent_id) if isinstance(parent_id, int) else None
-        if parent is None or parent.channel_id != channel.id:
-            raise ValidationError(fields={"parent_id": _("Reply to a message of this channel.")})
-        # Threads are one level deep: a reply to a reply joins the same thread.
-        parent_id = parent.parent_id or parent.id
-    html = _render(text)
-    files = attachments.pending_for_send(attachment_ids, author, channel)
-    if not text and not files:
-        raise ValidationError(fields={"body": _("The message is empty.")})
-    file_ids = [f.id for f in files]
-    channel_id, author_id = channel.id, author.id
-    # End the read-only part of the transaction: the write transaction then starts with
-    # the UPDATE that takes the channel's next number (on SQLite a read transaction that
-    # later writes can fail on a busy database; on PostgreSQL the UPDATE locks the
-    # channel row, so concurrent senders get consecutive numbers).
-    db.session.commit()
-    seq = db.session.execute(
-        update(Channel)
-        .where(Channel.id == channel_id)
-        .values(last_seq=Channel.last_seq + 1)
-        .returning(Channel.last_seq)
-    ).scalar_one()
-    message = Message(
-        channel_id=channel_id,
-        seq=seq,
-        author_id=author_id,
-        client_id=client_id,
-        parent_id=parent_id,
-        body_encrypted=crypto.encrypt_text(text, context=_context(channel_id, seq)),
-        html_encrypted=crypto.encrypt_text(html, context=_context(channel_id, seq) + ":html"),
+    # The write check first (it includes the read check: one membership lookup on the
+    # common path); get_channel then tells "no such channel" from "read-only".
+    found = (
+        _load(channel_id)
+        if isinstance(channel_id, int) and not isinstance(channel_id, bool)
+        else None
     )
-    db.session.add(message)
+    writable = found is not None and policy.can_write_channel(author, found)
+    channel = found if writable and found is not None else get_channel(channel_id, author)
+    channel_id, author_id = channel.id, author.id
+    # A retry is not looked up first (a query on every send for a rare case): a retry
+    # whose message is stored fails the unique (author, client id) at the insert below,
+    # whose rollback also gives its number back. Only when the checks refuse the send
+    # (the channel archived since, the files already linked to the stored message) is
+    # the stored message looked for, so a retry is answered as before.
     try:
-        db.session.flush()
-        attachments.link(message, attachments.by_ids(file_ids))
-        search.index_message(message, text)
-        notified = notifications.on_message_posted(message, text)
-        _mark_read(channel_id, author_id, seq)
+        if not writable:
+            raise Forbidden(_("You can read this channel but not write in it."))
+        text = _clean_body(body, allow_empty=attachment_ids not in (None, []))
+        parent = None
+        if parent_id is not None:
+            parent = db.session.get(Message, parent_id) if isinstance(parent_id, int) else None
+            if parent is None or parent.channel_id != channel_id:
+                raise ValidationError(
+                    fields={"parent_id": _("Reply to a message of this channel.")}
+                )
+            # Threads are one level deep: a reply to a reply joins the same thread.
+            parent_id = parent.parent_id or parent.id
+            if parent.id != parent_id:
+                parent = db.session.get(Message, parent_id)
+        html = _render(text)
+        files = attachments.pending_for_send(attachment_ids, author, channel)
+        if not text and not files:
+            raise ValidationError(fields={"body": _("The message is empty.")})
+    except (Forbidden, ValidationError):
+        previous = _stored_send(author_id, client_id, channel_id)
+        if previous is not None:
+            return previous, False
+        raise
+    file_ids = [f.id for f in files]
+    author_payload = _author(author)
+    parent_payload = (
+        {"id": parent.id, "seq": parent.seq, "author": _author(parent.author)}
+        if parent is not None
+        else None
+    )
+    with _kept_after_commit():
+        # End the read-only part of the transaction: the write transaction then starts
+        # with the UPDATE that takes the channel's next number (on SQLite a read
+        # transaction that later writes can fail on a busy database; on PostgreSQL the
+        # UPDATE locks the channel row, so concurrent senders get consecutive numbers).
         db.session.commit()
-    except IntegrityError:
-        # The same send arrived twice at once: the other one won; answer with it.
-        db.session.rollback()
-        previous = _existing(author_id, client_id)
-        if previous is None or previous.channel_id != channel_id:
-            raise
-        return previous, False
+        seq = db.session.execute(_NEXT_SEQ, {"channel_id": channel_id}).scalar_one()
+        message = Message(
+            channel_id=channel_id,
+            seq=seq,
+            author_id=author_id,
+            client_id=client_id,
+            parent_id=parent_id,
+            body_encrypted=crypto.encrypt_text(text, context=_context(channel_id, seq)),
+            html_encrypted=crypto.encrypt_text(html, context=_context(channel_id, seq) + ":html"),
+            created_at=utcnow(),
+        )
+        db.session.add(message)
+        try:
+            db.session.flush()
+            linked = attachments.by_ids(file_ids)
+            attachments.link(message, linked)
+            search.index_message(message, text, new=True)
+            notified = notifications.on_message_posted(message, text)
+            _mark_read(channel_id, author_id, seq)
+            # The payload from what this send holds: the HTML it rendered (not decrypted
+            # again), the author and parent read before, the files it linked.
+            payload = {
+                "channel_id": channel_id,
+                "id": message.id,
+                "seq": seq,
+                "client_id": client_id,
+                "parent_id": parent_id,
+                "parent": parent_payload,
+                "reply_count": 0,
+                "author": author_payload,
+                "html": html,
+                "created_at": message.created_at.isoformat(),
+                "edited_at": None,
+                "deleted": False,
+                "attachments": [_attachment(a) for a in linked],
+            }
+            db.session.commit()
+        except IntegrityError:
+            # A retry of a stored send (or the same send twice at once: the other won).
+            db.session.rollback()
+            previous = _stored_send(author_id, client_id, channel_id)
+            if previous is None:
+                raise
+            return previous, False
+    # What the statements above changed behind the session's back is read again when
+    # next asked: the channel's number, the files now linked (the read marker: _mark_read).
+    for changed in (channel, *linked):
+        db.session.expire(changed)
+    db.session.expire(message, ["attachments"])
     log.info(
         "user %s posted message %s (seq %s) in channel %s", author_id, message.id, seq, channel_id
     )
-    events.publish("message", message_payload(message, reply_count=0), f"channel:{channel_id}")
+    events.publish("message", payload, f"channel:{channel_id}")
     events.publish(
         "channel_activity",
         {"channel_id": channel_id, "seq": seq, "author_id": author_id, "parent_id": parent_id},
@@ -1089,7 +1171,46 @@ def revision_payloads(message: Message, user: Any) -> list[dict[str, Any]]:
     ]
 
 
+_MARK_READ: dict[str, Any] = {}
+
+
+def _mark_read_statement(dialect: str) -> Any:
+    """The upsert that moves a read marker forward, built once per dialect: a Core
+    statement on the table with bound parameters (built and run through the ORM each
+    time, it cost ten times the statement itself)."""
+    statement = _MARK_READ.get(dialect)
+    if statement is None:
+        table = ReadMarker.__table__
+        upsert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table).values(
+            channel_id=bindparam("channel_id"),
+            user_id=bindparam("user_id"),
+            last_read_seq=bindparam("seq"),
+        )
+        statement = _MARK_READ[dialect] = upsert.on_conflict_do_update(
+            index_elements=[table.c.channel_id, table.c.user_id],
+            set_={"last_read_seq": upsert.excluded.last_read_seq},
+            where=table.c.last_read_seq < upsert.excluded.last_read_seq,
+        )
+    return statement
+
+
 def _mark_read(channel_id: int, user_id: int, seq: int) -> None:
+    """Move the read marker forward to ``seq`` (never back), creating it if need be: one
+    statement on SQLite and PostgreSQL (an upsert on the unique (channel, user)). A
+    marker the session holds is read again when next asked."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        db.session.execute(
+            _mark_read_statement(dialect),
+            {"channel_id": channel_id, "user_id": user_id, "seq": seq},
+        )
+        for held in list(db.session.identity_map.values()):
+            if isinstance(held, ReadMarker) and (held.channel_id, held.user_id) == (
+                channel_id,
+                user_id,
+            ):
+                db.session.expire(held)
+        return
     marker = db.session.scalar(
         select(ReadMarker).where(ReadMarker.channel_id == channel_id, ReadMarker.user_id == user_id)
     )
