@@ -96,25 +96,28 @@ def _previous_setting() -> str:
     return str(configured or "")
 
 
-def _stat(path: Path) -> tuple[int, int, int] | None:
+def _stat(path: str) -> tuple[int, int, int] | None:
     try:
-        info = path.stat()
+        info = os.stat(path)
     except FileNotFoundError:
         return None
     return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 def _signature() -> tuple[Any, ...]:
-    """What the keyring was loaded from: it is loaded again when any of it changes."""
-    instance = _instance()
-    configured = current_app.config.get("DATA_KEY")
-    key_file = None if configured else _stat(instance / KEY_FILE)
+    """What the keyring was loaded from: it is loaded again when any of it changes.
+    Taken on every use of a key (two ``stat`` calls on paths as plain strings: this runs
+    three times per message sent)."""
+    config = current_app.config
+    instance = config["INSTANCE_PATH"]
+    configured = config.get("DATA_KEY")
+    key_file = None if configured else _stat(os.path.join(instance, KEY_FILE))
     return (
-        str(instance),
+        instance,
         configured,
         key_file,
         _previous_setting(),
-        _stat(instance / PREVIOUS_KEYS_FILE),
+        _stat(os.path.join(instance, PREVIOUS_KEYS_FILE)),
     )
 
 
@@ -283,7 +286,7 @@ def search_keys() -> list[bytes]:
 
 def blind_term(search_key: bytes, word: str) -> str:
     """A word as the index stores it: HMAC-SHA-256 under the search key, 32 hex digits."""
-    return hmac.new(search_key, word.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(search_key, word.encode(), "sha256")[:16].hex()
 
 
 # --- Rotation (file mode) ---------------------------------------------------------------------

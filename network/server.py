@@ -52,6 +52,7 @@ The socket
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import socket
 import sqlite3
@@ -174,6 +175,11 @@ def main() -> None:
             "SQLITE_CONNECTION_FACTORY": CooperativeSQLiteConnection,
         }
     )
+    # Everything loaded so far lives as long as the process: out of the collector's sight
+    # (gc.freeze), so that the collections that the garbage of every message sets off
+    # do not walk the whole application each time (fewer long pauses in delivery).
+    gc.collect()
+    gc.freeze()
     # What ``socketio.run`` does under eventlet, on a listener with Nagle's algorithm off
     # (see the module's docstring).
     family, *_rest, address = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0]

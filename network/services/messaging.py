@@ -17,11 +17,11 @@ from typing import Any
 
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 from werkzeug.routing import BuildError
 
 from network import crypto, events, i18n, policy, sanitize
@@ -803,6 +803,11 @@ def _stored_send(author_id: int, client_id: str, channel_id: int) -> Message | N
     return previous
 
 
+_INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
+
+# Backends whose read transactions hold a snapshot that a later write must not outlive.
+_SQLITE_SNAPSHOTS = {"sqlite": True}
+
 # The channel's next number (a Core statement built once: the hot path of every send).
 _NEXT_SEQ = (
     update(Channel.__table__)
@@ -896,25 +901,36 @@ def post_message(
         else None
     )
     with _kept_after_commit():
-        # End the read-only part of the transaction: the write transaction then starts
-        # with the UPDATE that takes the channel's next number (on SQLite a read
-        # transaction that later writes can fail on a busy database; on PostgreSQL the
-        # UPDATE locks the channel row, so concurrent senders get consecutive numbers).
-        db.session.commit()
+        # On SQLite, end the read-only part of the transaction: the write transaction
+        # then starts with the UPDATE that takes the channel's next number (a read
+        # transaction that later writes fails when another connection wrote in between).
+        # PostgreSQL needs no such break (a round trip saved): the UPDATE locks the
+        # channel row and reads its latest number, so concurrent senders get
+        # consecutive numbers in any case.
+        if _SQLITE_SNAPSHOTS.get(db.engine.dialect.name, False):
+            db.session.commit()
         seq = db.session.execute(_NEXT_SEQ, {"channel_id": channel_id}).scalar_one()
-        message = Message(
-            channel_id=channel_id,
-            seq=seq,
-            author_id=author_id,
-            client_id=client_id,
-            parent_id=parent_id,
-            body_encrypted=crypto.encrypt_text(text, context=_context(channel_id, seq)),
-            html_encrypted=crypto.encrypt_text(html, context=_context(channel_id, seq) + ":html"),
-            created_at=utcnow(),
-        )
-        db.session.add(message)
+        row = {
+            "channel_id": channel_id,
+            "seq": seq,
+            "author_id": author_id,
+            "client_id": client_id,
+            "parent_id": parent_id,
+            "body_encrypted": crypto.encrypt_text(text, context=_context(channel_id, seq)),
+            "html_encrypted": crypto.encrypt_text(
+                html, context=_context(channel_id, seq) + ":html"
+            ),
+            "created_at": utcnow(),
+            "edited_at": None,
+            "deleted_at": None,
+        }
         try:
-            db.session.flush()
+            # A Core insert, and the object made from the row it wrote: the ORM's unit of
+            # work cost as much as every other statement of a send together.
+            row["id"] = db.session.execute(_INSERT_MESSAGE, row).scalar_one()
+            message = Message(**row)
+            make_transient_to_detached(message)
+            db.session.add(message)
             linked = attachments.by_ids(file_ids)
             attachments.link(message, linked)
             search.index_message(message, text, new=True)

@@ -387,6 +387,29 @@ def test_markup_heavy_text_cleans_to_a_fixed_point(text: str) -> None:
     assert_stable(cleaned)
 
 
+# The shortcut for plain paragraphs (render_markdown skips bleach when markdown-it's
+# output is one paragraph of plain text) must give exactly what bleach gives.
+plain_text = st.text(
+    alphabet=st.characters(exclude_categories=["Cs"]) | st.sampled_from(" .,;:!?-_*#\\`~"),
+    max_size=80,
+)
+
+
+@settings(DETERMINISTIC, max_examples=600)
+@given(plain_text)
+def test_plain_paragraph_shortcut_equals_bleach(text: str) -> None:
+    rendered = sanitize._markdown.render(text)
+    assert render_markdown(text) == clean_html(rendered)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Extradition request received", "Réponse: demain 10 h", "\ufdd0x", "tab\there", "a\u0085b"],
+)
+def test_plain_paragraph_shortcut_equals_bleach_on_edge_characters(text: str) -> None:
+    assert render_markdown(text) == clean_html(sanitize._markdown.render(text))
+
+
 # --- what a user notices ---------------------------------------------------------------
 
 
