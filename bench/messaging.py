@@ -577,6 +577,8 @@ def print_profile(path: Path) -> None:
     for order in ("tottime", "cumulative"):
         print(f"\nProfile of the platform's server, by {order}:")
         pstats.Stats(str(path)).sort_stats(order).print_stats(35)
+        if os.environ.get("BENCH_CALLEES"):
+            pstats.Stats(str(path)).sort_stats(order).print_callees(os.environ["BENCH_CALLEES"])
 
 
 def main() -> None:

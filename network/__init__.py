@@ -130,10 +130,23 @@ def configure_blueprints(app: Flask) -> None:
 
 def configure_realtime(app: Flask) -> None:
     from network.realtime import register_handlers
+    from network.realtime.queue import ReliableRedisManager
 
+    redis_url = app.config["REDIS_URL"]
     socketio.init_app(
         app,
-        message_queue=app.config["REDIS_URL"],
+        # Always given, so that an application made without Redis after one with it
+        # (tests) does not inherit the other's manager from the shared SocketIO object.
+        client_manager=(
+            ReliableRedisManager(
+                redis_url,
+                channel=app.config["REDIS_CHANNEL"],
+                max_connections=app.config["REDIS_MAX_CONNECTIONS"],
+            )
+            if redis_url
+            else None
+        ),
+        message_queue=redis_url,
         cors_allowed_origins=app.config["SOCKET_ALLOWED_ORIGINS"],
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         manage_session=False,

@@ -70,6 +70,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("NETWORK_REDIS_URL") or None,
+        # Connections a process may open to publish to Redis (more wait; none fail).
+        "REDIS_MAX_CONNECTIONS": int(os.environ.get("NETWORK_REDIS_MAX_CONNECTIONS", 50)),
+        # The Redis channel the processes of one deployment share (and the prefix of its
+        # keys): two deployments on one Redis need two names.
+        "REDIS_CHANNEL": os.environ.get("NETWORK_REDIS_CHANNEL", "network-socketio"),
         "DATA_KEY": os.environ.get("NETWORK_DATA_KEY") or None,
         "DATA_KEYS_PREVIOUS": os.environ.get("NETWORK_DATA_KEYS_PREVIOUS") or None,
         "UPLOAD_FOLDER": os.environ.get("NETWORK_UPLOAD_FOLDER") or str(instance / "uploads"),
@@ -110,7 +115,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "fr"],
-        "RATELIMIT_STORAGE_URI": os.environ.get("NETWORK_RATELIMIT_STORAGE_URI", "memory://"),
+        # Sign-in rate limits are shared by every process through Redis when it is set.
+        "RATELIMIT_STORAGE_URI": os.environ.get("NETWORK_RATELIMIT_STORAGE_URI")
+        or os.environ.get("NETWORK_REDIS_URL")
+        or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("NETWORK_LOGIN_RATE_LIMIT", "20 per minute"),
         "LOGIN_MAX_FAILURES": int(os.environ.get("NETWORK_LOGIN_MAX_FAILURES", 5)),

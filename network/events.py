@@ -40,7 +40,7 @@ _lock = threading.Lock()
 _redis_clients: dict[str, Any] = {}
 # A Redis set of sids per person; it expires so that sids of a process that died
 # without saying goodbye do not pile up (leaving a room for an unknown sid is a no-op).
-_SIDS_KEY = "network:sids:user:{}"
+_SIDS_KEY = "{}:sids:user:{}"  # (the Redis channel's name, the user id)
 _SIDS_TTL_SECONDS = 7 * 24 * 3600
 
 
@@ -76,8 +76,17 @@ def _redis() -> Any:
     if client is None:
         import redis
 
-        client = _redis_clients[url] = redis.Redis.from_url(url)
+        # A blocking pool, as for publishing (network.realtime.queue): a burst of
+        # connects waits for a connection instead of failing past the cap.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=current_app.config["REDIS_MAX_CONNECTIONS"], timeout=5
+        )
+        client = _redis_clients[url] = redis.Redis(connection_pool=pool)
     return client
+
+
+def _sids_key(user_id: int) -> str:
+    return _SIDS_KEY.format(current_app.config["REDIS_CHANNEL"], user_id)
 
 
 def track_connection(user_id: int, sid: str) -> None:
@@ -87,7 +96,7 @@ def track_connection(user_id: int, sid: str) -> None:
     client = _redis()
     if client is not None:
         try:
-            key = _SIDS_KEY.format(user_id)
+            key = _sids_key(user_id)
             client.sadd(key, sid)
             client.expire(key, _SIDS_TTL_SECONDS)
         except Exception:  # Redis down: this process still evicts its own sockets
@@ -104,7 +113,7 @@ def forget_connection(user_id: int, sid: str) -> None:
     client = _redis()
     if client is not None:
         try:
-            client.srem(_SIDS_KEY.format(user_id), sid)
+            client.srem(_sids_key(user_id), sid)
         except Exception:
             log.exception("could not forget socket %s of user %s in Redis", sid, user_id)
 
@@ -117,7 +126,7 @@ def connection_sids(user_id: int) -> set[str]:
     client = _redis()
     if client is not None:
         try:
-            sids |= {s.decode() for s in client.smembers(_SIDS_KEY.format(user_id))}
+            sids |= {s.decode() for s in client.smembers(_sids_key(user_id))}
         except Exception:
             log.exception("could not read the sockets of user %s from Redis", user_id)
     return sids

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from network.blueprints.forms import EmptyForm
 from network.blueprints.utils import safe_next
 from network.errors import ValidationError
-from network.extensions import db
+from network.extensions import db, socketio
 from network.services import accounts, directory
 
 bp = Blueprint("main", __name__)
@@ -72,9 +72,15 @@ def healthz():  # type: ignore[no-untyped-def]
 
         try:
             redis.Redis.from_url(redis_url, socket_timeout=2).ping()
-            status["redis"] = status["listener"] = "ok"
+            status["redis"] = "ok"
         except redis.RedisError:
-            status["redis"] = status["listener"] = "error"
+            status["redis"] = "error"
+            code = 503
+        # The subscriber that brings the other processes' events ("starting" until the
+        # first socket of this process sets the queue up).
+        manager = getattr(socketio.server, "manager", None)
+        status["listener"] = getattr(manager, "listener_state", status["redis"])
+        if status["listener"] == "error":
             code = 503
     return jsonify(status), code
 

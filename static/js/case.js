@@ -26,6 +26,7 @@
   }
 
   socket.on("connect", join);
+  socket.on("resync", join); // a server process missed other processes' events for a while
   socket.on("message", (message) => {
     if (message.channel_id === channelId && message.seq > lastSeq) show();
   });

@@ -381,12 +381,25 @@
     socket.on("disconnect", () => {
       if (!removed) stateLine.textContent = data.labelOffline;
     });
+    let gapTimer = null;
     socket.on("message", (message) => {
       if (message.channel_id !== channelId || removed) return;
       place(message);
+      if (message.seq > contiguous && !gapTimer) {
+        // A message came before one we never got (lost between server processes):
+        // fetch what is missing unless it turns up on its own meanwhile.
+        gapTimer = setTimeout(() => {
+          gapTimer = null;
+          if (held.has(contiguous + 1) || !socket.connected) return;
+          join();
+        }, 1000);
+      }
       markRead();
       confirmReceived();
     });
+    // A server process lost its link to the other processes for a while: what they
+    // published then never came, so catch up from the last message held.
+    socket.on("resync", () => join());
     socket.on("channel_removed", (event) => {
       if (event.channel_id === channelId) showRemoved();
     });

@@ -61,6 +61,7 @@
       });
     }
     socket.on("connect", watch);
+    socket.on("resync", watch); // a server process missed other processes' events for a while
     if (socket.connected) watch();
 
     socket.on("channel_activity", (event) => {
