@@ -1,5 +1,22 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
 
+from network.models.calendar import (
+    AgendaItem,
+    AttendanceMode,
+    CalendarProfile,
+    Event,
+    EventDocument,
+    EventDocumentFile,
+    EventFormat,
+    EventKind,
+    EventSession,
+    EventStatus,
+    EventVisibility,
+    Invitation,
+    Registration,
+    ReminderSent,
+    RsvpStatus,
+)
 from network.models.cases import (
     Case,
     CaseStatus,
@@ -39,6 +56,21 @@ from network.models.people import (
 )
 
 __all__ = [
+    "AgendaItem",
+    "AttendanceMode",
+    "CalendarProfile",
+    "Event",
+    "EventDocument",
+    "EventDocumentFile",
+    "EventFormat",
+    "EventKind",
+    "EventSession",
+    "EventStatus",
+    "EventVisibility",
+    "Invitation",
+    "Registration",
+    "ReminderSent",
+    "RsvpStatus",
     "AccessToken",
     "Attachment",
     "AuditEvent",
