@@ -199,7 +199,9 @@ class EventDocument(db.Model):
     event: Mapped[Event] = relationship(back_populates="documents")
     agenda_item: Mapped[AgendaItem | None] = relationship()
     files: Mapped[list[EventDocumentFile]] = relationship(
-        back_populates="document", cascade="all, delete-orphan", order_by="EventDocumentFile.language"
+        back_populates="document",
+        cascade="all, delete-orphan",
+        order_by="EventDocumentFile.language",
     )
 
     def __repr__(self) -> str:
@@ -285,9 +287,7 @@ class Registration(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2 represented
     status: Mapped[str] = mapped_column(String(20), default=RsvpStatus.ACCEPTED.value)
-    attendance_mode: Mapped[str] = mapped_column(
-        String(20), default=AttendanceMode.IN_PERSON.value
-    )
+    attendance_mode: Mapped[str] = mapped_column(String(20), default=AttendanceMode.IN_PERSON.value)
     capital_based: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attended: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -334,4 +334,3 @@ class ReminderSent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ReminderSent event={self.event_id} user={self.user_id}>"
-
