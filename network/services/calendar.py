@@ -1050,10 +1050,15 @@ def series_participation(user: Any, event: Event) -> list[Participation]:
     return [participation(e) for e in events if policy.can_view_event(user, e)]
 
 
+def _short(title: str, limit: int = 28) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
 def chart_data(rows: list[Participation], tz_name: str) -> dict[str, Any]:
     return {
         "labels": [
-            f"{r.event.title} ({r.event.starts_at.astimezone(zone(tz_name)):%Y-%m})" for r in rows
+            f"{_short(r.event.title)} ({r.event.starts_at.astimezone(zone(tz_name)):%Y-%m})"
+            for r in rows
         ],
         "attending": [r.states_attending for r in rows],
         "capital": [r.states_capital_based for r in rows],

@@ -1252,6 +1252,7 @@ def _ensure_calendar(networks: dict[str, Network]) -> None:
     def day(offset: int, hour: int, minute: int = 0) -> Any:
         return _dt.combine(today + timedelta(days=offset), _time(hour, minute))
 
+    tuesday = 5 + (1 - (today + timedelta(days=5)).weekday()) % 7  # a Tuesday, 5-11 days on
     plenary = _demo_event(
         "demo-wacap-plenary", [networks["wacap"]], "Africa/Dakar", day(21, 9), day(22, 17),
         title="WACAP annual plenary", kind="plenary", format="hybrid", visibility="members",
@@ -1332,14 +1333,15 @@ def _ensure_calendar(networks: dict[str, Network]) -> None:
         if email in people:
             db.session.add(Invitation(event=bilateral, user_id=people[email].id))
     _demo_event(
-        "demo-wacap-call", [networks["wacap"]], "Africa/Abidjan", day(5, 14), day(5, 15),
+        "demo-wacap-call", [networks["wacap"]], "Africa/Abidjan", day(tuesday, 14),
+        day(tuesday, 15),
         title="WACAP coordination call", kind="working_group", format="virtual",
         visibility="members", online_url="https://meet.example.org/wacap-call",
         rrule="FREQ=WEEKLY;INTERVAL=4;COUNT=6",
     )  # fmt: skip
     call = db.session.scalar(select(Event).where(Event.uid == "demo-wacap-call@network-calendar"))
     if call is not None:
-        call.exception_dates = [(today + timedelta(days=5 + 28 * 2)).isoformat()]
+        call.exception_dates = [(today + timedelta(days=tuesday + 28 * 2)).isoformat()]
         call.recurrence_ends_at = call.ends_at + timedelta(days=28 * 5)
     _demo_event(
         "demo-iberred-webinar", [networks["iberred"]], "America/Bogota", day(10, 9), day(10, 11),
