@@ -32,7 +32,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from network import i18n, policy
+from network import crypto, i18n, policy
 from network.errors import Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.base import utcnow
@@ -197,6 +197,9 @@ def zones_differ(event: Event, tz_name: str, at: datetime | None = None) -> bool
 # --- Recurrence ---------------------------------------------------------------------------------
 
 _ALLOWED_FREQ = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+# Several occurrences a day would let one rule expand to thousands per range query; meetings
+# repeat daily at most (DTSTART gives the time of day).
+_REFUSED_PARTS = {"BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART"}
 
 
 def _rule(event_start_local: datetime, rule_text: str) -> Any:
@@ -205,8 +208,10 @@ def _rule(event_start_local: datetime, rule_text: str) -> Any:
 
 def check_rrule(rule_text: str, start_local: datetime) -> str | None:
     """A message when ``rule_text`` is not an acceptable RRULE value, else None."""
+    if not re.fullmatch(r"[A-Za-z0-9=;,+\-]{1,500}", rule_text):
+        return _("This is not a valid recurrence rule (RFC 5545 RRULE).")
     parts = dict(p.split("=", 1) for p in rule_text.upper().split(";") if "=" in p)
-    if parts.get("FREQ") not in _ALLOWED_FREQ:
+    if parts.get("FREQ") not in _ALLOWED_FREQ or parts.keys() & _REFUSED_PARTS:
         return _("Use a daily, weekly, monthly or yearly rule, e.g. FREQ=WEEKLY;COUNT=10.")
     try:
         rule = _rule(start_local, rule_text)
@@ -739,6 +744,43 @@ def _document_keys(keys: list[str]) -> set[str]:
 
 
 attachments.STORAGE_KEY_OWNERS.append(_document_keys)
+
+
+def _stored_key_id(storage_key: str) -> str | None:
+    try:
+        with open(attachments._path_for(storage_key), "rb") as handle:
+            return crypto.key_id_of(handle.read(16))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def stale_document_files(key_id: str) -> int:
+    """How many stored document files are sealed under another key than ``key_id``."""
+    keys = list(db.session.scalars(select(EventDocumentFile.storage_key)))
+    return sum(1 for key in keys if _stored_key_id(key) not in (key_id, None))
+
+
+def reencrypt_document_files(key_id: str, failed: set[str]) -> int:
+    """Seal every document file again under ``key_id`` (for `network rotate-key`); a
+    file that does not open is added to ``failed``. Returns how many were rewritten."""
+    done = 0
+    rows = list(db.session.execute(select(EventDocumentFile.id, EventDocumentFile.storage_key,
+                                          EventDocumentFile.sha256)))  # fmt: skip
+    db.session.commit()
+    for row_id, storage_key, sha256 in rows:
+        if _stored_key_id(storage_key) in (key_id, None):
+            continue
+        try:
+            plaintext = attachments.read_stored_file(storage_key, sha256)
+        except attachments.AttachmentDamaged:
+            failed.add(f"event_document_files:{row_id}")
+            continue
+        attachments.write_stored_file(
+            storage_key,
+            crypto.encrypt_bytes(plaintext, context=attachments.file_context(storage_key)),
+        )
+        done += 1
+    return done
 
 
 def document_for_download(file_id: int, user: Any) -> tuple[EventDocumentFile, bytes]:

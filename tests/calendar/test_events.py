@@ -45,6 +45,8 @@ def test_coordinator_creates_an_event_stored_in_utc_with_its_zone(db, people, ma
         ({"rrule": "FREQ=SECONDLY"}, "rrule"),
         ({"rrule": "FREQ=WEEKLY;COUNT=abc"}, "rrule"),
         ({"rrule": "FREQ=DAILY;COUNT=5000"}, "rrule"),
+        ({"rrule": "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11"}, "rrule"),
+        ({"rrule": "FREQ=DAILY\nDTSTART:20200101T000000"}, "rrule"),
         ({"exception_dates": "2027-13-45", "rrule": "FREQ=WEEKLY;COUNT=3"}, "exception_dates"),
         # 02:30 does not exist in Madrid on 28 March 2027 (clocks go from 02:00 to 03:00).
         ({"timezone": "Europe/Madrid", "starts_at": "2027-03-28T02:30"}, "starts_at"),
