@@ -10,7 +10,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Timezone, vCalAddress, vRecur, vText
+from icalendar import Calendar, Timezone, TimezoneStandard, vCalAddress, vRecur, vText
 from icalendar import Event as VEvent
 
 from network import policy
@@ -101,7 +101,28 @@ def _add_timezones(cal: Calendar, events: list[Event]) -> None:
         last = max((e.recurrence_ends_at or e.ends_at) for e in group).replace(tzinfo=None)
         if any(e.rrule and e.recurrence_ends_at is None for e in group):
             last = last.replace(year=last.year + 2)
-        cal.add_component(Timezone.from_tzid(name, first_date=first.date(), last_date=last.date()))
+        cal.add_component(_vtimezone(name, first, last))
+
+
+def _vtimezone(name: str, first: datetime, last: datetime) -> Timezone:
+    """The VTIMEZONE of ``name`` over the span; RFC 5545 wants at least one STANDARD or
+    DAYLIGHT part, which a zone without transitions in the span (Bogotá, Lagos, UTC)
+    would lack: it then gets one STANDARD part with its fixed offset."""
+    component = Timezone.from_tzid(
+        name, first_date=first.date().replace(day=1), last_date=last.date()
+    )
+    if component.subcomponents:
+        return component
+    offset = first.replace(tzinfo=ZoneInfo(name)).utcoffset()
+    standard = TimezoneStandard()
+    standard.add("dtstart", datetime(1970, 1, 1))  # noqa: DTZ001 - a floating local time
+    standard.add("tzoffsetfrom", offset)
+    standard.add("tzoffsetto", offset)
+    standard.add("tzname", first.replace(tzinfo=ZoneInfo(name)).tzname())
+    component = Timezone()
+    component.add("tzid", name)
+    component.add_component(standard)
+    return component
 
 
 def event_ics(event: Event, viewer: Any, base_url: str = "") -> bytes:

@@ -87,3 +87,19 @@ def test_feed_has_one_vtimezone_per_zone_and_only_visible_events(db, client, peo
     assert client.get("/calendar/feed/not-a-secret.ics").status_code == 404
     cal.revoke_feed(people.member)
     assert client.get(f"/calendar/feed/{secret}.ics").status_code == 404
+
+
+def test_every_vtimezone_has_an_observance_even_without_clock_changes(
+    client, login, people, make_event
+):
+    login(client, people.member)
+    for zone_name in ("America/Bogota", "Africa/Lagos", "UTC", "Europe/Madrid"):
+        event = make_event(timezone=zone_name)
+        parsed = _parse(client.get(f"/calendar/events/{event.id}.ics").data)
+        (vtimezone,) = parsed.walk("VTIMEZONE")
+        assert str(vtimezone["TZID"]) == zone_name
+        parts = vtimezone.walk("STANDARD") + vtimezone.walk("DAYLIGHT")
+        assert parts, zone_name
+        # The parsed calendar gives the event the right UTC instant back.
+        (vevent,) = _events(parsed)
+        assert vevent["DTSTART"].dt.astimezone(event.starts_at.tzinfo) == event.starts_at
