@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime as babel_format_datetime
 from dateutil.rrule import rrulestr
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -1306,7 +1307,9 @@ def send_reminders(now: datetime | None = None, lead_minutes: int | None = None)
                 if done:
                     continue
                 person = registration.user
-                subject, body = _reminder_text(event, occurrence, person)
+                languages = [code for n in event.networks for code in (n.languages or [])]
+                with force_locale(i18n.recipient_locale(person.locale, languages)):
+                    subject, body = _reminder_text(event, occurrence, person)
                 send_mail(person.email, subject, body)
                 db.session.add(
                     ReminderSent(

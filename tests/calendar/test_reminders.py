@@ -86,3 +86,16 @@ def test_cancelled_events_send_no_reminder(app, db, smtp, people, make_event):
     cal.cancel_event(people.coordinator, event)
     assert cal.send_reminders() == 0
     assert smtp.messages == []
+
+
+def test_a_reminder_is_written_in_the_recipients_language(app, db, smtp, people, make_event):
+    start = datetime.now(UTC) + timedelta(hours=2)
+    event = make_event(title="Plénière", starts_at=_local(start, "UTC"), timezone="UTC",
+                       ends_at=_local(start + timedelta(hours=1), "UTC"))  # fmt: skip
+    people.member.locale = "fr"
+    db.session.commit()
+    cal.register(people.member, event, {"country": "SN"})
+    assert cal.send_reminders() == 1
+    body = smtp.messages[0].get_payload(decode=True).decode()
+    # Dates are French already; the sentences follow once fr-calendar.json is merged.
+    assert "décembre" in body or "janvier" in body or "temps universel coordonné" in body
