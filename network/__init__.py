@@ -126,6 +126,12 @@ def configure_blueprints(app: Flask) -> None:
     from network.blueprints import audit as audit_views
 
     app.register_blueprint(audit_views.bp)
+    # --- calendar (issue 4) ---
+    from network.blueprints import api_calendar
+    from network.blueprints import calendar as calendar_views
+
+    app.register_blueprint(calendar_views.bp)
+    app.register_blueprint(api_calendar.bp)
 
 
 def configure_realtime(app: Flask) -> None:

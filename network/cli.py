@@ -235,6 +235,23 @@ def serve_command(host: str, port: int) -> None:
     os.execv(sys.executable, args)  # noqa: S606 - replaces this process with the server
 
 
+@click.command("send-reminders")
+@click.option(
+    "--lead-minutes",
+    type=click.IntRange(1, 60 * 24 * 30),
+    default=None,
+    help="Remind this many minutes ahead instead of each event's own lead time.",
+)
+@with_appcontext
+def send_reminders_command(lead_minutes: int | None) -> None:
+    """E-mail registered participants before their events (calendar); safe to run often
+    (from cron): a reminder is sent once per person and occurrence."""
+    from network.services import calendar
+
+    sent = calendar.send_reminders(lead_minutes=lead_minutes)
+    click.echo(f"{sent} reminder(s) sent")
+
+
 def register_commands(app: Flask) -> None:
     for command in (
         init_command,
@@ -246,6 +263,7 @@ def register_commands(app: Flask) -> None:
         rotate_key_command,
         reindex_search_command,
         serve_command,
+        send_reminders_command,  # calendar (issue 4)
     ):
         app.cli.add_command(command)
 

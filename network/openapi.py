@@ -380,6 +380,85 @@ def _channel_paths() -> dict[str, Any]:
     }
 
 
+# --- Calendar (network/blueprints/api_calendar.py) -----------------------------------------
+_EVENT_SCHEMAS: dict[str, Any] = {
+    "Event": {
+        "type": "object",
+        "description": "One occurrence of an event (a recurring event gives one per date).",
+        "properties": {
+            "id": {"type": "integer"},
+            "uid": {"type": "string", "description": "iCalendar UID, stable for life"},
+            "title": {"type": "string"},
+            "kind": {
+                "type": "string",
+                "enum": [
+                    "plenary",
+                    "working_group",
+                    "workshop",
+                    "training",
+                    "bilateral_consultation",
+                    "webinar",
+                ],
+            },
+            "format": {"type": "string", "enum": ["in_person", "virtual", "hybrid"]},
+            "visibility": {"type": "string", "enum": ["members", "invited", "public"]},
+            "status": {"type": "string", "enum": ["draft", "scheduled", "cancelled"]},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "timezone": {"type": "string", "description": "IANA zone of the event"},
+            "recurring": {"type": "boolean"},
+            "networks": {"type": "array", "items": {"type": "string"}},
+            "venue": {"type": "string"},
+            "online_url": {
+                "type": "string",
+                "description": "empty unless the caller is registered, invited or organises",
+            },
+            "series": {"type": "string"},
+            "sequence": {"type": "integer"},
+            "registration": {
+                "type": "string",
+                "nullable": True,
+                "enum": ["accepted", "tentative", "declined", None],
+            },
+            "ics_url": {"type": "string"},
+        },
+    }
+}
+_EVENT_PATHS: dict[str, Any] = {
+    "/events": {
+        "get": {
+            "summary": "Occurrences of the events the caller may see in [start, end)",
+            "parameters": [
+                {
+                    "name": "start",
+                    "in": "query",
+                    "required": True,
+                    "description": "ISO 8601 date or date-time (UTC when no offset)",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "end",
+                    "in": "query",
+                    "required": True,
+                    "description": "ISO 8601; at most 400 days after start",
+                    "schema": {"type": "string"},
+                },
+                _array_param("network", "network slug(s)"),
+                _array_param("kind", "kind(s) of event"),
+                _array_param("format", "in_person, virtual or hybrid"),
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {
+                    "name": "per_page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                },
+            ],
+            "responses": _ok(_list_of("Event")),
+        }
+    }
+}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -518,6 +597,7 @@ def document() -> dict[str, Any]:
                     },
                 },
                 **_CASE_SCHEMAS,
+                **_EVENT_SCHEMAS,
                 "ContactPoint": {
                     "type": "object",
                     "properties": {
@@ -544,6 +624,7 @@ def document() -> dict[str, Any]:
         "paths": {
             "/me": {"get": {"summary": "The caller", "responses": _ok({"type": "object"})}},
             **_CASE_PATHS,
+            **_EVENT_PATHS,
             "/networks": {"get": {"summary": "Networks", "responses": _ok(_list_of("Network"))}},
             "/contact-points": {
                 "get": {

@@ -268,3 +268,65 @@ def can_view_audit_log(user: Any) -> bool:
     """Whether the audit log opens at all: administrators, and the secretariat of at least
     one network (who then see only the events of their networks, ``audit_network_ids``)."""
     return audit_network_ids(user) != set()
+
+
+# --- Calendar (events, agenda, documents, registrations) ----------------------------------
+# Coordinators and secretariats of an organising network run its events. Who sees an
+# event follows its visibility: "public" everyone, "members" the members of an organising
+# network, "invited" the invited people; organisers always, and a draft only organisers
+# and invited people. Cancelled events stay visible (so calendars show the cancellation).
+EVENT_ORGANISERS = DIRECTORY_MANAGERS
+
+
+def can_create_event(user: Any, network: Network) -> bool:
+    return is_admin(user) or role_in(user, network) in EVENT_ORGANISERS
+
+
+def can_create_any_event(user: Any) -> bool:
+    return managed_network_ids(user) != set()
+
+
+def _is_invited(user: Any, event: Any) -> bool:
+    return is_signed_in(user) and any(i.user_id == user.id for i in event.invitations)
+
+
+def can_manage_event(user: Any, event: Any) -> bool:
+    """Edit, cancel, agenda, documents, sessions, invitations, check-in, statistics."""
+    if is_admin(user):
+        return True
+    return any(role_in(user, network) in EVENT_ORGANISERS for network in event.networks)
+
+
+def can_view_event(user: Any, event: Any) -> bool:
+    if can_manage_event(user, event):
+        return True
+    if event.status == "draft":
+        return _is_invited(user, event)
+    if event.visibility == "public":
+        return True
+    if _is_invited(user, event):
+        return True
+    if event.visibility == "members":
+        return any(role_in(user, network) is not None for network in event.networks)
+    return False
+
+
+def can_register_for_event(user: Any, event: Any) -> bool:
+    """Self-registration while open, or an invited person answering; never once cancelled.
+    (The deadline is a rule of the service, which says why it refuses.)"""
+    if not is_signed_in(user) or event.status != "scheduled" or not can_view_event(user, event):
+        return False
+    return bool(event.registration_open) or _is_invited(user, event)
+
+
+def can_view_participants(user: Any, event: Any) -> bool:
+    """The participant list: organisers, and registered or invited people of the event."""
+    if can_manage_event(user, event):
+        return True
+    if not can_view_event(user, event) or not is_signed_in(user):
+        return False
+    return _is_invited(user, event) or any(r.user_id == user.id for r in event.registrations)
+
+
+def can_download_event_document(user: Any, document_file: Any) -> bool:
+    return can_view_event(user, document_file.document.event)

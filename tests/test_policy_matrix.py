@@ -399,3 +399,94 @@ def test_the_system_actor_may_do_everything(make_network, make_contact_point):
     assert policy.can_manage_directory(policy.SYSTEM, a)
     assert policy.can_edit_contact_point(policy.SYSTEM, entry)
     assert policy.readable_network_ids(policy.SYSTEM) is None
+
+
+# --- Calendar (issue 4): a WACAP event visible to WACAP's members, through the routes ------
+# Columns as above. "404" where the event is not visible at all (its id is not probed).
+# fmt: off
+CALENDAR_MATRIX: dict[str, tuple[str, ...]] = {
+    # action              anon      admin    cp       coord    secr     obs      other
+    "calendar list":     ("200-",   "200+",  "200+",  "200+",  "200+",  "200+",  "200-"),
+    "events API":        ("401",    "200+",  "200+",  "200+",  "200+",  "200+",  "200-"),
+    "event page":        ("404",    "200",   "200",   "200",   "200",   "200",   "404"),
+    "event .ics":        ("404",    "200",   "200",   "200",   "200",   "200",   "404"),
+    "new event form":    ("login",  "200",   "403",   "200",   "200",   "403",   "200"),
+    "edit event form":   ("login",  "200",   "403",   "200",   "200",   "403",   "404"),
+    "participants":      ("login",  "200",   "403",   "200",   "200",   "403",   "404"),
+    "planner":           ("login",  "200",   "403",   "200",   "200",   "403",   "404"),
+    "register":          ("login-", "302+",  "302+",  "302+",  "302+",  "302+",  "404-"),
+    "add agenda item":   ("login-", "302+",  "403-",  "302+",  "302+",  "403-",  "404-"),
+    "cancel event":      ("login-", "302+",  "403-",  "302+",  "302+",  "403-",  "404-"),
+}
+# fmt: on
+
+
+def test_each_role_gets_exactly_the_calendar_access_in_the_matrix(
+    client, db, make_network, make_user, login
+):
+    from network.services import calendar as cal
+
+    a = make_network("wacap", acronym="WACAP", states="SN ML")
+    b = make_network("iberred", acronym="IberRed", states="ES PT")
+    organiser = make_user("coordinator", a)
+    failures = {}
+    for role in ROLES:
+        event = cal.create_event(
+            organiser,
+            {
+                "title": f"Matrix plenary {role}", "kind": "plenary", "format": "in_person",
+                "visibility": "members", "venue": "Dakar", "starts_at": "2027-03-10T09:00",
+                "ends_at": "2027-03-10T17:00", "timezone": "Africa/Dakar",
+                "networks": ["wacap"], "registration_open": "1",
+            },
+        )  # fmt: skip
+        actor = _make_actor(role, a, b, make_user)
+        if actor is not None:
+            login(client, actor)
+        token = csrf_token(client, "/networks")
+        path = f"/calendar/events/{event.id}"
+
+        def count_agenda(event=event):
+            db.session.expire_all()
+            return len(db.session.get(type(event), event.id).agenda_items)
+
+        def status_of(event=event):
+            db.session.expire_all()
+            return db.session.get(type(event), event.id).status
+
+        def registered(event=event, actor=actor):
+            db.session.expire_all()
+            found = db.session.get(type(event), event.id)
+            return actor is not None and any(r.user_id == actor.id for r in found.registrations)
+
+        title = f"Matrix plenary {role}"
+        actual: dict[str, str] = {}
+        month = client.get("/calendar/month?month=2027-03")
+        actual["calendar list"] = _listed(month, title in month.get_data(as_text=True))
+        api = client.get("/api/v1/events?start=2027-03-01&end=2027-04-01")
+        actual["events API"] = _listed(
+            api, api.status_code == 200 and any(i["title"] == title for i in api.json["items"])
+        )
+        actual["event page"] = _status(client.get(path))
+        actual["event .ics"] = _status(client.get(f"{path}.ics"))
+        actual["new event form"] = _status(client.get("/calendar/events/new"))
+        actual["edit event form"] = _status(client.get(f"{path}/edit"))
+        actual["participants"] = _status(client.get(f"{path}/participants"))
+        actual["planner"] = _status(client.get(f"{path}/planner"))
+        response = client.post(
+            f"{path}/register", data={"country": "SN", "status": "accepted", "csrf_token": token}
+        )
+        actual["register"] = _write(response, registered())
+        before = count_agenda()
+        response = client.post(
+            f"{path}/agenda", data={"number": "1", "title": "Opening", "csrf_token": token}
+        )
+        actual["add agenda item"] = _write(response, count_agenda() > before)
+        response = client.post(f"{path}/cancel", data={"csrf_token": token})
+        actual["cancel event"] = _write(response, status_of() == "cancelled")
+        expected = {k: row[ROLES.index(role)] for k, row in CALENDAR_MATRIX.items()}
+        if actual != expected:
+            failures[role] = {k: (actual[k], v) for k, v in expected.items() if actual[k] != v}
+        if actor is not None:
+            client.post("/logout", data={"csrf_token": csrf_token(client, "/networks")})
+    assert failures == {}

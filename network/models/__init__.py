@@ -1,5 +1,22 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
 
+from network.models.calendar import (
+    AgendaItem,
+    AttendanceMode,
+    CalendarProfile,
+    Event,
+    EventDocument,
+    EventDocumentFile,
+    EventFormat,
+    EventKind,
+    EventSession,
+    EventStatus,
+    EventVisibility,
+    Invitation,
+    Registration,
+    ReminderSent,
+    RsvpStatus,
+)
 from network.models.cases import (
     Case,
     CaseStatus,
@@ -40,8 +57,11 @@ from network.models.people import (
 
 __all__ = [
     "AccessToken",
+    "AgendaItem",
     "Attachment",
+    "AttendanceMode",
     "AuditEvent",
+    "CalendarProfile",
     "Case",
     "CaseStatus",
     "CaseStatusChange",
@@ -52,6 +72,15 @@ __all__ = [
     "ContactPoint",
     "ContactPointAttribute",
     "DirectoryRevision",
+    "Event",
+    "EventDocument",
+    "EventDocumentFile",
+    "EventFormat",
+    "EventKind",
+    "EventSession",
+    "EventStatus",
+    "EventVisibility",
+    "Invitation",
     "LoginThrottle",
     "Membership",
     "Message",
@@ -65,7 +94,10 @@ __all__ = [
     "OffenceSeriousness",
     "ProceedingsStage",
     "ReadMarker",
+    "Registration",
+    "ReminderSent",
     "Role",
+    "RsvpStatus",
     "User",
     "contact_point_networks",
 ]

@@ -68,7 +68,7 @@ import tempfile
 import time
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -997,6 +997,8 @@ def purge_stale_uploads(older_than: timedelta) -> int:
 
 
 def _is_referenced(storage_key: str) -> bool:
+    if any(owner([storage_key]) for owner in STORAGE_KEY_OWNERS):
+        return True
     return (
         db.session.scalar(select(Attachment.id).where(Attachment.storage_key == storage_key))
         is not None
@@ -1029,6 +1031,8 @@ def _sweep_orphans(min_age: timedelta) -> int:
                 )
             )
         )
+        for owner in STORAGE_KEY_OWNERS:  # files kept by other domains are no orphans
+            named |= owner([p.name for p in batch])
         for path in batch:
             if path.name not in named:
                 with contextlib.suppress(FileNotFoundError):
@@ -1036,3 +1040,36 @@ def _sweep_orphans(min_age: timedelta) -> int:
                     removed += 1
     db.session.commit()
     return removed
+
+
+# --- Reuse by other domains (calendar documents) ------------------------------------------------
+# Files that belong to something other than a message (a meeting document's language
+# version) go through the same checks, encryption and storage; the caller keeps the row.
+
+StoredFile = _Prepared
+# Functions naming which of the given storage keys another domain's rows hold, so that
+# ``purge_stale_uploads`` never takes those files for orphans (registered by the domain).
+STORAGE_KEY_OWNERS: list[Callable[[list[str]], set[str]]] = []
+
+
+def store_file(upload: Any) -> StoredFile:
+    """Read, check (size, type from content), encrypt and write one upload; the caller
+    records the returned name, type, size, SHA-256 and storage key in its own row and
+    calls ``delete_stored_file`` if its transaction fails. Raises ``TooLarge`` or
+    ``ValidationError``."""
+    return _prepare(upload)
+
+
+def read_stored_file(storage_key: str, sha256: str) -> bytes:
+    """The verified plaintext of a file stored with ``store_file``; raises
+    ``AttachmentDamaged`` when missing, altered or not matching ``sha256``."""
+    try:
+        blob = _path_for(storage_key).read_bytes()
+        data = crypto.decrypt_bytes(blob, context=file_context(storage_key))
+    except (FileNotFoundError, ValueError) as exc:
+        log.error("stored file %s failed its integrity check: %s", storage_key[:8], exc)
+        raise AttachmentDamaged() from exc
+    if not secrets.compare_digest(hashlib.sha256(data).hexdigest(), sha256):
+        log.error("stored file %s failed its integrity check: SHA-256 differs", storage_key[:8])
+        raise AttachmentDamaged()
+    return data

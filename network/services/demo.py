@@ -755,6 +755,7 @@ def seed(per_state: int = 3) -> dict[str, int]:
     _ensure_cases(networks)
     _ensure_conversations(networks)
     _ensure_network_messages(networks)
+    _ensure_calendar(networks)
     return {
         "networks": len(networks),
         "contact_points": db.session.scalar(select(func.count()).select_from(ContactPoint)) or 0,
@@ -1157,3 +1158,201 @@ def _ensure_conversations(networks: dict[str, Network]) -> None:
         for index, (days_ago, author, text) in enumerate(script):
             when = now - timedelta(days=days_ago, hours=len(script) - index)
             _post(channel.id, people[author], text, _demo_client_id(kind, slug, index), when)
+
+
+# --- Calendar (issue 4) -----------------------------------------------------------------------
+# The UNTOC working group on international cooperation, sessions 7-9 (seed 000 §49): states
+# attending and how many sent capital-based experts, so the participation chart reproduces
+# the seed's figure; then a few upcoming WACAP and IberRed events, one hybrid plenary with an
+# agenda, a document in two languages and an organisation of work. Demo events carry fixed
+# UIDs: seeding again adds nothing.
+
+_WG_SERIES = "Working Group on International Cooperation (UNTOC)"
+_WG_SESSIONS = (
+    # (uid, ordinal, local start, local end, states attending, capital-based)
+    ("demo-wg-7", "7th", "2016-10-19T15:00", "2016-10-21T13:00", 72, 57),
+    ("demo-wg-8", "8th", "2017-10-09T10:00", "2017-10-13T18:00", 85, 44),
+    ("demo-wg-9", "9th", "2018-05-28T10:00", "2018-05-31T18:00", 72, 31),
+)
+# fmt: off
+_TERRITORIES = frozenset({
+    "AI", "AQ", "AS", "AW", "AX", "BL", "BM", "BQ", "BV", "CC", "CK", "CW", "CX", "EH", "FK",
+    "FO", "GF", "GG", "GI", "GL", "GP", "GS", "GU", "HK", "HM", "IM", "IO", "JE", "KY", "MF",
+    "MO", "MP", "MQ", "MS", "NC", "NF", "NU", "PF", "PM", "PN", "PR", "RE", "SH", "SJ", "SX",
+    "TC", "TF", "TK", "UM", "VG", "VI", "WF", "YT",
+})
+# fmt: on
+_DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _demo_event(uid: str, networks: list[Network], tz: str, start: Any, end: Any, **fields: Any):  # type: ignore[no-untyped-def]
+    from datetime import datetime as _dt
+
+    from network.models.calendar import Event
+    from network.services.calendar import local_to_utc
+
+    def instant(value: Any) -> Any:
+        return local_to_utc(_dt.fromisoformat(value) if isinstance(value, str) else value, tz)
+
+    event = Event(uid=f"{uid}@network-calendar", timezone=tz, networks=networks, **fields)
+    event.starts_at, event.ends_at = instant(start), instant(end)
+    event.recurrence_ends_at = event.ends_at if not event.rrule else None
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _ensure_calendar(networks: dict[str, Network]) -> None:
+    from datetime import datetime as _dt
+    from datetime import time as _time
+
+    from network.i18n import country_codes, country_name
+    from network.models.calendar import (
+        AgendaItem,
+        Event,
+        EventDocument,
+        EventDocumentFile,
+        EventSession,
+        Invitation,
+        Registration,
+    )
+    from network.services import attachments
+
+    if db.session.scalar(select(Event.id).where(Event.uid == "demo-wg-7@network-calendar")):
+        return
+    people = _people()
+    organisers = [networks["wacap"], networks["iberred"]]
+    # UN member states only: leave out dependent territories (no numeric UN membership here,
+    # so a short list of territories Babel names is dropped).
+    countries = [c for c in country_codes() if c not in _TERRITORIES]
+    for uid, ordinal, start, end, attending, capital in _WG_SESSIONS:
+        event = _demo_event(
+            uid, organisers, "Europe/Vienna", start, end,
+            title=f"{ordinal} meeting of the Working Group on International Cooperation",
+            kind="working_group", format="in_person", visibility="public",
+            venue="Vienna International Centre", series=_WG_SERIES,
+            description="Meeting of the Conference of the Parties to the United Nations "
+            "Convention against Transnational Organized Crime (participation figures of "
+            "seed 000, paragraph 49).",
+        )  # fmt: skip
+        rng = random.Random(uid)  # noqa: S311 - demo data
+        for index, country in enumerate(sorted(rng.sample(countries, attending))):
+            db.session.add(
+                Registration(
+                    event=event, name=f"Delegation of {country_name(country, 'en')}",
+                    country=country,
+                    status="accepted", attendance_mode="in_person",
+                    capital_based=index < capital, attended=True,
+                )
+            )  # fmt: skip
+    db.session.commit()
+
+    today = utcnow().date()
+
+    def day(offset: int, hour: int, minute: int = 0) -> Any:
+        return _dt.combine(today + timedelta(days=offset), _time(hour, minute))
+
+    tuesday = 5 + (1 - (today + timedelta(days=5)).weekday()) % 7  # a Tuesday, 5-11 days on
+    plenary = _demo_event(
+        "demo-wacap-plenary", [networks["wacap"]], "Africa/Dakar", day(21, 9), day(22, 17),
+        title="WACAP annual plenary", kind="plenary", format="hybrid", visibility="members",
+        venue="Dakar, King Fahd Palace", online_url="https://meet.example.org/wacap-plenary",
+        registration_open=True, series="WACAP plenaries",
+        description="Annual meeting of the central authorities and prosecutors of the network.",
+    )  # fmt: skip
+    plenary.registration_deadline = plenary.starts_at - timedelta(days=7)
+    items = {}
+    for number, title, annotation in (
+        ("1", "Organizational matters", ""),
+        ("1 (a)", "Opening of the meeting", "The meeting will be opened by the chair."),
+        ("1 (b)", "Adoption of the agenda and organization of work", ""),
+        ("2", "Review of the work of the network since the last plenary", ""),
+        ("3", "Electronic evidence: preservation requests and 24/7 contact points",
+         "Members will exchange experience of urgent preservation requests."),
+        ("4", "Other matters", ""),
+        ("5", "Adoption of the report", ""),
+    ):  # fmt: skip
+        main = int(number.split()[0])
+        letter = number[-2] if "(" in number else None
+        items[number] = AgendaItem(
+            event=plenary, number=number, title=title, annotation=annotation,
+            position=main * 100 + (ord(letter) - 96 if letter else 0),
+            parent=items.get(str(main)) if letter else None,
+        )  # fmt: skip
+        db.session.add(items[number])
+    tz_day = plenary.starts_at.date()
+    from network.services.calendar import local_to_utc
+
+    for offset, begin, finish, numbers in (
+        (0, _time(9, 0), _time(12, 30), ["1 (a)", "1 (b)", "2"]),
+        (0, _time(14, 0), _time(17, 0), ["3"]),
+        (1, _time(9, 0), _time(12, 30), ["3", "4", "5"]),
+    ):
+        when = tz_day + timedelta(days=offset)
+        db.session.add(
+            EventSession(
+                event=plenary,
+                starts_at=local_to_utc(_dt.combine(when, begin), "Africa/Dakar"),
+                ends_at=local_to_utc(_dt.combine(when, finish), "Africa/Dakar"),
+                agenda_items=[items[n] for n in numbers],
+            )
+        )
+    document = EventDocument(
+        event=plenary, symbol="WACAP/PL/2026/1", title="Provisional agenda and annotations",
+        agenda_item=items["1 (b)"],
+    )  # fmt: skip
+    db.session.add(document)
+    for language, name in (("en", "provisional-agenda.pdf"), ("fr", "ordre-du-jour.pdf")):
+        stored = attachments.store_file((name, _DEMO_PDF))
+        db.session.add(
+            EventDocumentFile(
+                document=document, language=language, filename=stored.filename,
+                content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
+                storage_key=stored.storage_key,
+            )
+        )  # fmt: skip
+    for email, country, mode, capital in (
+        ("contact.senegal@example.org", "SN", "in_person", False),
+        ("contact.ghana@example.org", "GH", "remote", True),
+    ):
+        person = people.get(email)
+        if person:
+            db.session.add(
+                Registration(
+                    event=plenary, user_id=person.id, name=person.name, country=country,
+                    status="accepted", attendance_mode=mode, capital_based=capital,
+                )
+            )  # fmt: skip
+    bilateral = _demo_event(
+        "demo-wacap-bilateral", [networks["wacap"]], "Africa/Dakar", day(22, 13), day(22, 14),
+        title="Bilateral consultation Senegal-Ghana (margins of the plenary)",
+        kind="bilateral_consultation", format="in_person", visibility="invited",
+        venue="Dakar, King Fahd Palace, room 3",
+    )  # fmt: skip
+    for email in ("contact.senegal@example.org", "contact.ghana@example.org"):
+        if email in people:
+            db.session.add(Invitation(event=bilateral, user_id=people[email].id))
+    _demo_event(
+        "demo-wacap-call", [networks["wacap"]], "Africa/Abidjan", day(tuesday, 14),
+        day(tuesday, 15),
+        title="WACAP coordination call", kind="working_group", format="virtual",
+        visibility="members", online_url="https://meet.example.org/wacap-call",
+        rrule="FREQ=WEEKLY;INTERVAL=4;COUNT=6",
+    )  # fmt: skip
+    call = db.session.scalar(select(Event).where(Event.uid == "demo-wacap-call@network-calendar"))
+    if call is not None:
+        call.exception_dates = [(today + timedelta(days=tuesday + 28 * 2)).isoformat()]
+        call.recurrence_ends_at = call.ends_at + timedelta(days=28 * 5)
+    _demo_event(
+        "demo-iberred-webinar", [networks["iberred"]], "America/Bogota", day(10, 9), day(10, 11),
+        title="Webinar: electronic transmission of requests (Medellín Treaty)", kind="webinar",
+        format="virtual", visibility="public", registration_open=True,
+        online_url="https://meet.example.org/iberred-webinar",
+    )  # fmt: skip
+    _demo_event(
+        "demo-iberred-workshop", [networks["iberred"]], "Europe/Madrid", day(35, 9), day(36, 14),
+        title="IberRed workshop on joint investigation teams", kind="workshop",
+        format="in_person", visibility="members", venue="Madrid, Centro de Formación",
+        registration_open=True,
+    )  # fmt: skip
+    db.session.commit()
