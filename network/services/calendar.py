@@ -1108,7 +1108,7 @@ def chart_data(rows: list[Participation], tz_name: str) -> dict[str, Any]:
         "share": [r.capital_share for r in rows],
         "label_attending": _("States attending"),
         "label_capital": _("States with capital-based experts"),
-        "label_share": _("Capital-based share (%)"),
+        "label_share": _("Capital-based share, per cent"),
     }
 
 
