@@ -126,6 +126,13 @@ def configure_blueprints(app: Flask) -> None:
     from network.blueprints import audit as audit_views
 
     app.register_blueprint(audit_views.bp)
+    # Training-of-trainers tracker (issue 5).
+    from network.blueprints import api_training
+    from network.blueprints import training as training_views
+
+    app.register_blueprint(training_views.bp)
+    app.register_blueprint(training_views.public)
+    app.register_blueprint(api_training.bp)
 
 
 def configure_realtime(app: Flask) -> None:

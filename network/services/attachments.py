@@ -1000,6 +1000,9 @@ def _is_referenced(storage_key: str) -> bool:
     return (
         db.session.scalar(select(Attachment.id).where(Attachment.storage_key == storage_key))
         is not None
+    ) or any(
+        db.session.scalar(select(column).where(column == storage_key)) is not None
+        for column in _STORAGE_OWNERS
     )
 
 
@@ -1029,6 +1032,10 @@ def _sweep_orphans(min_age: timedelta) -> int:
                 )
             )
         )
+        for column in _STORAGE_OWNERS:
+            named.update(
+                db.session.scalars(select(column).where(column.in_([p.name for p in batch])))
+            )
         for path in batch:
             if path.name not in named:
                 with contextlib.suppress(FileNotFoundError):
@@ -1036,3 +1043,26 @@ def _sweep_orphans(min_age: timedelta) -> int:
                     removed += 1
     db.session.commit()
     return removed
+
+
+# --- Files of other domains (training materials) ---------------------------------------------
+# Another domain may keep files through this stack: ``prepare_file`` checks, encrypts and
+# writes one upload (the caller stores the returned key, digest and name in its own row and
+# removes the file with ``delete_stored_file`` if that row is not committed), and
+# ``read_content`` reads it back from any row with ``id``, ``storage_key``, ``sha256`` and
+# ``channel_id``. The owner registers its ``storage_key`` column so that the orphan sweep of
+# ``purge_stale_uploads`` keeps those files.
+_STORAGE_OWNERS: list[Any] = []
+
+
+def register_storage_owner(column: Any) -> None:
+    """Declare a column naming stored files (idempotent)."""
+    if not any(column is known for known in _STORAGE_OWNERS):
+        _STORAGE_OWNERS.append(column)
+
+
+def prepare_file(upload: Any) -> _Prepared:
+    """Read, check (content type, size), encrypt and write one upload; returns its
+    ``filename, content_type, size, sha256, storage_key``. Raises ``TooLarge`` or
+    ``ValidationError``."""
+    return _prepare(upload)
