@@ -353,7 +353,9 @@ def take_test(enrolment_id: int, kind: str):  # type: ignore[no-untyped-def]
         try:
             attempt = training.submit_test(current_user, found, kind, answers)
         except ValidationError as error:
-            flash(error.message, "error")
+            shown = {f"q{q.id}" for q in training.test_questions(found.cohort.programme)}
+            leftover = sorted({v for k, v in error.fields.items() if k not in shown})
+            flash(" ".join([error.message, *leftover]), "error")
             errors, status = error.fields, 422
         else:
             flash(
