@@ -14,14 +14,24 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
 
 from network import i18n, policy
 from network.blueprints.utils import download, require
 from network.errors import Conflict, DomainError, NotFound, ValidationError
-from network.extensions import db
+from network.extensions import db, limiter
 from network.models.directory import Network
 from network.models.training import Question
 from network.services import training
@@ -103,9 +113,16 @@ def programme(programme_id: int):  # type: ignore[no-untyped-def]
         manages=manages,
         roots=roots,
         readable=readable,
-        report=training.report(found) if manages else None,
+        reach=training.reach(found),
         can_cascade=policy.can_lead_cascade(current_user, found),
     )
+
+
+@bp.post("/modules/<int:module_id>/move")
+def move_module(module_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_module(module_id, current_user)
+    training.move_module(current_user, found, request.form.get("direction"))
+    return redirect(url_for("training.programme", programme_id=found.programme_id) + "#modules")
 
 
 @bp.post("/programmes/<int:programme_id>/edit")
@@ -227,6 +244,7 @@ def cohort(cohort_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "training/cohort.html",
         cohort=found,
+        event_url=_calendar_event_url(found.event_id),
         programme=found.programme,
         enrolments=enrolments,
         progress=training.progress_map(enrolments),
@@ -242,6 +260,24 @@ def cohort(cohort_id: int):  # type: ignore[no-untyped-def]
         genders=training.gender_choices(),
         statuses=[(s.value, training.status_label(s)) for s in training.ProgressStatus],
     )
+
+
+def _calendar_event_url(event_id: int | None) -> str | None:
+    """The calendar's page of the cohort's event, when the calendar is installed (it is
+    a separate domain: the cohort keeps only the event's id)."""
+    if event_id is None:
+        return None
+    for rule in current_app.url_map.iter_rules():
+        if (
+            rule.rule.startswith("/calendar/events/<")
+            and rule.rule.endswith(">")
+            and len(rule.arguments) == 1
+        ):
+            try:
+                return url_for(rule.endpoint, **{next(iter(rule.arguments)): event_id})
+            except BuildError:
+                return None
+    return None
 
 
 @bp.post("/cohorts/<int:cohort_id>/trainers")
@@ -446,6 +482,7 @@ def report_csv(programme_id: int):  # type: ignore[no-untyped-def]
 
 
 @public.get("/verify/<code>")
+@limiter.limit("60 per minute")  # codes carry 120 random bits; this only slows scanners
 def verify(code: str):  # type: ignore[no-untyped-def]
     try:
         found = training.verify(code)

@@ -318,6 +318,25 @@ def _apply_module(module: Module, data: Mapping[str, Any]) -> None:
     module.duration_minutes = _int_in(data, "duration_minutes", 1, 60 * 24 * 10, 60)
 
 
+def move_module(user: Any, module: Module, direction: Any) -> None:
+    """Swap a module with the one before (``up``) or after (``down``) it; the order is
+    the order of the grid, the test and the certificate rule's list."""
+    programme = module.programme
+    if not policy.can_manage_programme(user, programme):
+        raise Forbidden()
+    if direction not in {"up", "down"}:
+        raise ValidationError(fields={"direction": _("Choose up or down.")})
+    modules = list(programme.modules)
+    index = modules.index(module)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(modules):
+        modules[index], modules[other] = modules[other], modules[index]
+    for position, each in enumerate(modules, 1):
+        each.position = position
+    db.session.commit()
+    db.session.expire(programme, ["modules"])
+
+
 def add_question(
     user: Any, module: Module, text: Any, options: Iterable[Any], correct: Any
 ) -> Question:
@@ -885,6 +904,33 @@ def report_rows(programme: Programme, generations: dict[int, int]) -> list[Row]:
 
 def _sorted_counts(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def reach(programme: Programme) -> dict[str, int]:
+    """Head counts of the cascade, for everyone who may view the programme (no names, no
+    scores): direct trainees, later generations, total, certified trainers."""
+    _roots, generations = cascade_tree(programme)
+    counts = dict(
+        db.session.execute(
+            select(Enrolment.cohort_id, func.count())
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
+            .where(Cohort.programme_id == programme.id)
+            .group_by(Enrolment.cohort_id)
+        ).all()
+    )
+    direct = sum(n for c, n in counts.items() if generations.get(c, 1) == 1)
+    total = sum(counts.values())
+    certified = db.session.scalar(
+        select(func.count())
+        .select_from(Certificate)
+        .where(Certificate.programme_id == programme.id)
+    )
+    return {
+        "direct_trainees": direct,
+        "later_generations": total - direct,
+        "total": total,
+        "certified": int(certified or 0),
+    }
 
 
 def report(programme: Programme) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from network.errors import Forbidden
 from network.models.training import Certificate
 from network.services import training
 from tests.conftest import csrf_token
@@ -253,3 +254,52 @@ def test_openapi_documents_the_training_routes(client: Any, db: Any, path: str) 
     paths = client.get(path).get_json()["paths"]
     assert "/programmes" in paths
     assert "/programmes/{programme_id}/report" in paths
+
+
+def test_coordinator_reorders_modules(course: Course, client: Any, login: Any) -> None:
+    first, second = course.programme.modules
+    login(client, course.coordinator)
+    token = csrf_token(client, "/training/")
+    response = client.post(
+        f"/training/modules/{second.id}/move", data={"csrf_token": token, "direction": "up"}
+    )
+    assert response.status_code == 302
+    assert [m.id for m in course.programme.modules] == [second.id, first.id]
+    assert [q.module_id for q in training.test_questions(course.programme)] == [
+        second.id,
+        first.id,
+    ]
+    with pytest.raises(Forbidden):
+        training.move_module(course.trainer, second, "down")
+
+
+def test_programme_page_shows_reach_to_viewers_without_scores(
+    course: Course, client: Any, login: Any
+) -> None:
+    _certified(course)
+    login(client, course.classmate)
+    html = client.get(f"/training/programmes/{course.programme.id}").get_data(as_text=True)
+    assert 'id="reach-table"' in html
+    assert "Generation 1" in html
+    assert "see the report" not in html
+
+
+def test_cohort_links_its_calendar_event_only_when_a_calendar_exists(
+    course: Course, client: Any, login: Any
+) -> None:
+    cohort = training.create_cohort(
+        course.coordinator,
+        course.programme,
+        {"title": "With event", "starts_on": "2026-06-01", "ends_on": "2026-06-02",
+         "event_id": "42"},
+    )  # fmt: skip
+    assert cohort.event_id == 42
+    login(client, course.coordinator)
+    html = client.get(f"/training/cohorts/{cohort.id}").get_data(as_text=True)
+    assert "Calendar event #42" in html
+    with pytest.raises(training.ValidationError):
+        training.create_cohort(
+            course.coordinator,
+            course.programme,
+            {"title": "Bad", "starts_on": "2026-06-03", "ends_on": "2026-06-01"},
+        )
