@@ -1566,10 +1566,83 @@ def _ensure_training(networks: dict[str, Network]) -> None:
             cascade_rows,
         )
     )
+    cascade_cohorts = set(cohort_info) - {r["cohort_id"] for r in enrolment_rows}
+    finished.clear()
     for enrolment_id, row in zip(cascade_ids, cascade_rows, strict=True):
         record(enrolment_id, row, cohort_info[row["cohort_id"]][1])
+    # A third generation: the best trainee of the first cascade session, certified in
+    # turn, trains colleagues of their own.
+    second = [f for f in finished if f[2]["cohort_id"] in cascade_cohorts]
+    if second:
+        _post, enrolment_id, row = max(second, key=lambda f: f[0])
+        leader = User(
+            email=f"certified.trainer.{row['country'].lower()}.2@example.org",
+            name=row["name"],
+            password_hash=password_hash,
+        )
+        db.session.add(leader)
+        db.session.flush()
+        db.session.execute(
+            Enrolment.__table__.update()
+            .where(Enrolment.id == enrolment_id)
+            .values(user_id=leader.id)
+        )
+        certificates.append(
+            {
+                "enrolment_id": enrolment_id,
+                "programme_id": programme.id,
+                "user_id": leader.id,
+                "holder_name": row["name"],
+                "code": secrets.token_urlsafe(15),
+                "issued_on": cohort_info[row["cohort_id"]][0] + timedelta(days=10),
+                "issued_by_id": None,
+                "created_at": utcnow(),
+            }
+        )
+        begins = cohort_info[row["cohort_id"]][0] + timedelta(days=45)
+        cohort_id = add_cohort(
+            f"Cascade session: {row['name']} ({row['country']})",
+            begins,
+            "",
+            leader.id,
+            [leader.id],
+        )
+        cohort_info[cohort_id] = (begins + timedelta(days=4), leader.id)
+        third_rows = trainees(cohort_id, [row["country"]], [9])
+        third_ids = list(
+            db.session.scalars(
+                insert(Enrolment).returning(Enrolment.id, sort_by_parameter_order=True),
+                third_rows,
+            )
+        )
+        for third_id, third_row in zip(third_ids, third_rows, strict=True):
+            record(third_id, third_row, leader.id)
+    _ensure_training_materials(programme)
     db.session.execute(insert(ModuleProgress), progress)
     db.session.execute(insert(Attempt), attempts)
     if certificates:
         db.session.execute(insert(Certificate), certificates)
     db.session.commit()
+
+
+def _ensure_training_materials(programme: Any) -> None:
+    """A short syllabus per module, stored like any material (checked, encrypted)."""
+    from network.models.training import Material
+    from network.services import attachments
+
+    for module in programme.modules:
+        text = f"{module.title}\n\nObjectives: {module.objectives}\n\nDuration: 3 hours.\n"
+        prepared = attachments.prepare_file(
+            (f"{module.position:02d}-syllabus.txt", text.encode("utf-8"))
+        )
+        db.session.add(
+            Material(
+                module_id=module.id,
+                filename=prepared.filename,
+                content_type=prepared.content_type,
+                size=prepared.size,
+                sha256=prepared.sha256,
+                storage_key=prepared.storage_key,
+            )
+        )
+    db.session.flush()

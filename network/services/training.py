@@ -212,7 +212,12 @@ def get_module(module_id: Any, user: Any) -> Module:
 
 
 def get_cohort(cohort_id: Any, user: Any) -> Cohort:
-    found = _by_id(Cohort, cohort_id)
+    found = _by_id(
+        Cohort,
+        cohort_id,
+        selectinload(Cohort.enrolments).selectinload(Enrolment.certificate),
+        selectinload(Cohort.trainers),
+    )
     if found is None or not policy.can_read_cohort(user, found):
         raise NotFound(_("No such cohort."))
     return found
@@ -523,11 +528,21 @@ def set_progress(
     if row is None:
         row = ModuleProgress(enrolment_id=enrolment.id, module_id=module.id)
         db.session.add(row)
+    before = row.status
     row.status = status
     if status == ProgressStatus.COMPLETED:
         row.completed_on, row.signed_off_by_id = today, user.id
     else:
         row.completed_on, row.signed_off_by_id = None, None
+    audit.record(
+        user,
+        "training.progress",
+        "enrolment",
+        enrolment.id,
+        before={"module_id": module.id, "status": before},
+        after={"module_id": module.id, "status": status},
+        network_id=cohort.programme.network_id,
+    )
     db.session.commit()
     return row
 
@@ -620,8 +635,18 @@ def record_score(user: Any, enrolment: Enrolment, kind: Any, score: Any) -> Atte
     if attempt is None:
         attempt = Attempt(enrolment_id=enrolment.id, kind=kind)
         db.session.add(attempt)
+    before = attempt.score
     attempt.score, attempt.recorded_by_id = value, user.id
     attempt.correct = attempt.total = None
+    audit.record(
+        user,
+        "training.score_recorded",
+        "enrolment",
+        enrolment.id,
+        before={"kind": kind, "score": before},
+        after={"kind": kind, "score": value},
+        network_id=enrolment.cohort.programme.network_id,
+    )
     db.session.commit()
     return attempt
 

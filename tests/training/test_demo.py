@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from network.models.directory import Network
 from network.models.training import Enrolment, Programme
-from network.services import demo, training
+from network.services import attachments, demo, training
 
 
 def test_demo_programme_reproduces_the_seed_and_is_seeded_once(app, db):
@@ -23,7 +23,10 @@ def test_demo_programme_reproduces_the_seed_and_is_seeded_once(app, db):
     assert 28 <= report["knowledge_gain"]["percent"] <= 38
     assert report["certified"] >= 10
     assert report["cascade_reach"]["later_generations"] > 0
-    assert "2" in report["cascade_reach"]["by_generation"]
+    assert set(report["cascade_reach"]["by_generation"]) == {"1", "2", "3"}
+    module = programme.modules[0]
+    assert module.materials
+    assert b"Objectives" in attachments.read_content(module.materials[0])
     enrolments = db.session.scalar(select(func.count()).select_from(Enrolment))
     demo.seed(per_state=1)
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == enrolments
