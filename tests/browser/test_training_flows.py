@@ -93,7 +93,7 @@ def test_coordinator_certifies_and_the_public_page_confirms_the_code(new_page, s
 def test_report_draws_charts_with_data_tables(new_page, sign_in):
     page = _training(sign_in(new_page(), "secretariat.wacap@example.org"))
     page.get_by_role("link", name=re.compile("Training of trainers")).click()
-    page.get_by_role("link", name="Report").click()
+    page.get_by_role("link", name="Report", exact=True).click()
     expect(page.locator("#summary-table")).to_contain_text("333")
     expect(page.locator("canvas.js-report-chart")).to_have_count(5)
     expect(page.locator("#table-country tbody tr")).to_have_count(14)
