@@ -204,3 +204,19 @@ def test_knowledge_gain_needs_both_scores() -> None:
     assert (gain.trainees, gain.percent) == (0, None)
     gain = training.gain_of([(60.0, 80.0), (30.0, 40.0)])
     assert (gain.pre_mean, gain.post_mean, gain.points, gain.percent) == (45.0, 60.0, 15.0, 33.3)
+
+
+def test_material_files_survive_the_orphan_purge(course: Course) -> None:
+    import os
+    from datetime import timedelta
+
+    from network.services import attachments
+
+    module = course.programme.modules[0]
+    material = training.add_material(course.coordinator, module, ("plan.txt", b"Day 1: MLA\n"))
+    path = attachments.storage_path(material)  # type: ignore[arg-type]
+    old = path.stat().st_mtime - 30 * 24 * 3600
+    os.utime(path, (old, old))
+    attachments.purge_stale_uploads(timedelta(days=1))
+    assert path.exists()
+    assert attachments.read_content(material) == b"Day 1: MLA\n"  # type: ignore[arg-type]
