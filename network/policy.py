@@ -341,6 +341,11 @@ def can_take_test(user: Any, enrolment: Any) -> bool:
     return is_own_enrolment(user, enrolment)
 
 
+def can_declare_gender(user: Any, enrolment: Any) -> bool:
+    """Gender is self-declared: the trainee sets their own."""
+    return is_own_enrolment(user, enrolment)
+
+
 def can_certify(user: Any, programme: Any) -> bool:
     return is_admin(user) or role_in(user, programme.network) == Role.COORDINATOR
 

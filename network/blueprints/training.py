@@ -223,6 +223,15 @@ def add_material(module_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("training.module", module_id=module_id))
 
 
+@bp.post("/materials/<int:material_id>/delete")
+def delete_material(material_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_material(material_id, current_user)
+    module_id = found.module_id
+    training.delete_material(current_user, found)
+    flash(_("The file is deleted."), "success")
+    return redirect(url_for("training.module", module_id=module_id))
+
+
 @bp.get("/materials/<int:material_id>")
 def material(material_id: int):  # type: ignore[no-untyped-def]
     found, data = training.material_for_download(material_id, current_user)
@@ -278,6 +287,18 @@ def _calendar_event_url(event_id: int | None) -> str | None:
             except BuildError:
                 return None
     return None
+
+
+@bp.post("/cohorts/<int:cohort_id>/edit")
+def edit_cohort(cohort_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_cohort(cohort_id, current_user)
+    try:
+        training.update_cohort(current_user, found, request.form)
+    except ValidationError as error:
+        _flash(error)
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("training.cohort", cohort_id=found.id))
 
 
 @bp.post("/cohorts/<int:cohort_id>/trainers")
@@ -355,7 +376,20 @@ def mine():  # type: ignore[no-untyped-def]
         enrolments=enrolments,
         progress=training.progress_map(enrolments),
         attempt_of=training.attempt_of,
+        genders=training.gender_choices(),
     )
+
+
+@bp.post("/enrolments/<int:enrolment_id>/gender")
+def declare_gender(enrolment_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_enrolment(enrolment_id, current_user)
+    try:
+        training.declare_gender(current_user, found, request.form.get("gender"))
+    except ValidationError as error:
+        _flash(error)
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("training.mine"))
 
 
 @bp.get("/enrolments/<int:enrolment_id>")

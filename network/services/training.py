@@ -401,6 +401,23 @@ def add_material(user: Any, module: Module, upload: Any) -> Material:
     return material
 
 
+def delete_material(user: Any, material: Material) -> None:
+    """Remove a module's file; the stored file goes once the deletion is committed."""
+    if not policy.can_manage_programme(user, material.module.programme):
+        raise Forbidden()
+    storage_key = material.storage_key
+    db.session.delete(material)
+    db.session.commit()
+    attachments.delete_stored_file(storage_key)
+
+
+def get_material(material_id: Any, user: Any) -> Material:
+    material = _by_id(Material, material_id)
+    if material is None or not policy.can_download_material(user, material):
+        raise NotFound(_("No such file."))
+    return material
+
+
 def material_for_download(material_id: Any, user: Any) -> tuple[Material, bytes]:
     material = _by_id(Material, material_id)
     if material is None or not policy.can_download_material(user, material):
@@ -422,25 +439,39 @@ def create_cohort(user: Any, programme: Programme, data: Mapping[str, Any]) -> C
     cascade = bool(data.get("cascade")) or not policy.can_manage_programme(user, programme)
     if cascade and not policy.can_lead_cascade(user, programme):
         raise Forbidden(_("Only a trainer certified in this programme records a cascade."))
-    starts_on, ends_on = _date(data, "starts_on"), _date(data, "ends_on")
-    if ends_on < starts_on:
-        raise ValidationError(fields={"ends_on": _("The end is before the start.")})
-    event_id = data.get("event_id")
-    cohort = Cohort(
-        programme_id=programme.id,
-        title=_text(data, "title", MAX_TITLE, required=True),
-        starts_on=starts_on,
-        ends_on=ends_on,
-        place=_text(data, "place", MAX_TITLE),
-        online=str(data.get("online", "")).lower() in {"1", "true", "on", "yes", "y"},
-        event_id=None if event_id in (None, "") else _int_in(data, "event_id", 1, 2**31 - 1, 0),
-    )
+    cohort = Cohort(programme_id=programme.id, **_cohort_values(data))
     if cascade:
         cohort.parent_trainer_id = user.id
         cohort.trainers = [db.session.get(User, user.id)]
     db.session.add(cohort)
     db.session.commit()
     return cohort
+
+
+def update_cohort(user: Any, cohort: Cohort, data: Mapping[str, Any]) -> None:
+    """Title, dates, place or online, calendar event. Raises ``Forbidden`` or
+    ``ValidationError``; nothing is changed then."""
+    if not policy.can_manage_cohort(user, cohort):
+        raise Forbidden()
+    values = _cohort_values(data)
+    for name, value in values.items():
+        setattr(cohort, name, value)
+    db.session.commit()
+
+
+def _cohort_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    starts_on, ends_on = _date(data, "starts_on"), _date(data, "ends_on")
+    if ends_on < starts_on:
+        raise ValidationError(fields={"ends_on": _("The end is before the start.")})
+    event_id = data.get("event_id")
+    return {
+        "title": _text(data, "title", MAX_TITLE, required=True),
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "place": _text(data, "place", MAX_TITLE),
+        "online": str(data.get("online", "")).lower() in {"1", "true", "on", "yes", "y"},
+        "event_id": None if event_id in (None, "") else _int_in(data, "event_id", 1, 2**31 - 1, 0),
+    }
 
 
 def add_trainer(user: Any, cohort: Cohort, email: Any) -> User:
@@ -494,6 +525,19 @@ def enrol(user: Any, cohort: Cohort, data: Mapping[str, Any]) -> Enrolment:
         db.session.rollback()
         raise Conflict(_("This person is already enrolled in the cohort.")) from exc
     return enrolment
+
+
+def declare_gender(user: Any, enrolment: Enrolment, gender: Any) -> None:
+    """The trainee declares (or withdraws, with an empty value) their own gender; nobody
+    else changes a declaration once the trainee has an account. Raises ``Forbidden`` or
+    ``ValidationError``."""
+    if not policy.can_declare_gender(user, enrolment):
+        raise Forbidden()
+    value = _text({"gender": gender}, "gender", 30) or None
+    if value is not None and value not in set(Gender):
+        raise ValidationError(fields={"gender": _("Choose one of the options.")})
+    enrolment.gender = value
+    db.session.commit()
 
 
 # --- Progress ----------------------------------------------------------------------------------
@@ -931,7 +975,7 @@ def _sorted_counts(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def reach(programme: Programme) -> dict[str, int]:
+def reach(programme: Programme) -> dict[str, Any]:
     """Head counts of the cascade, for everyone who may view the programme (no names, no
     scores): direct trainees, later generations, total, certified trainers."""
     _roots, generations = cascade_tree(programme)
@@ -950,11 +994,18 @@ def reach(programme: Programme) -> dict[str, int]:
         .select_from(Certificate)
         .where(Certificate.programme_id == programme.id)
     )
+    people = db.session.execute(
+        select(Enrolment.country, Enrolment.profession)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(Cohort.programme_id == programme.id)
+    ).all()
     return {
         "direct_trainees": direct,
         "later_generations": total - direct,
         "total": total,
         "certified": int(certified or 0),
+        "by_country": _sorted_counts(country for country, _p in people),
+        "by_profession": _sorted_counts(profession for _c, profession in people),
     }
 
 

@@ -303,3 +303,73 @@ def test_cohort_links_its_calendar_event_only_when_a_calendar_exists(
             course.programme,
             {"title": "Bad", "starts_on": "2026-06-03", "ends_on": "2026-06-01"},
         )
+
+
+def test_trainee_declares_their_own_gender(course: Course, client: Any, login: Any) -> None:
+    login(client, course.classmate)
+    token = csrf_token(client, "/training/mine")
+    response = client.post(
+        f"/training/enrolments/{course.classmate_enrolment.id}/gender",
+        data={"csrf_token": token, "gender": "prefer_not_to_say"},
+    )
+    assert response.status_code == 302
+    assert course.classmate_enrolment.gender == "prefer_not_to_say"
+    refused = client.post(
+        f"/training/enrolments/{course.enrolment.id}/gender",
+        data={"csrf_token": token, "gender": "male"},
+    )
+    assert refused.status_code == 404
+    assert course.enrolment.gender == "female"
+
+
+def test_coordinator_edits_a_cohort_and_bad_dates_change_nothing(
+    course: Course, client: Any, login: Any
+) -> None:
+    login(client, course.coordinator)
+    token = csrf_token(client, "/training/")
+    path = f"/training/cohorts/{course.cohort.id}/edit"
+    data = {
+        "csrf_token": token,
+        "title": "Cohort Dakar (hybrid)",
+        "starts_on": "2026-03-02",
+        "ends_on": "2026-03-06",
+        "place": "Dakar",
+        "online": "yes",
+        "event_id": "7",
+    }
+    assert client.post(path, data=data).status_code == 302
+    assert (course.cohort.title, course.cohort.online, course.cohort.event_id) == (
+        "Cohort Dakar (hybrid)",
+        True,
+        7,
+    )
+    client.post(path, data={**data, "title": "Changed", "ends_on": "2026-01-01"})
+    assert course.cohort.title == "Cohort Dakar (hybrid)"
+    assert course.cohort.ends_on.isoformat() == "2026-03-06"
+
+
+def test_coordinator_deletes_a_material(course: Course, client: Any, login: Any) -> None:
+    from network.services import attachments
+
+    module = course.programme.modules[0]
+    material = training.add_material(course.coordinator, module, ("plan.txt", b"Plan\n"))
+    path = attachments.storage_path(material)  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        training.delete_material(course.trainer, material)
+    assert path.exists()
+    login(client, course.coordinator)
+    token = csrf_token(client, "/training/")
+    response = client.post(f"/training/materials/{material.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert not path.exists()
+    assert training.get_module(module.id, course.coordinator).materials == []
+
+
+def test_programme_page_shows_reach_by_country_and_profession(
+    course: Course, client: Any, login: Any
+) -> None:
+    login(client, course.trainee)
+    html = client.get(f"/training/programmes/{course.programme.id}").get_data(as_text=True)
+    table = html.split('id="reach-country"')[1].split("</table>")[0]
+    assert "Senegal" in table
+    assert "Ghana" in table

@@ -29,6 +29,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "take trainee's test":   (0,   0,  0, 0,  0,  0,  0,  0,  0,  1,  0),
     "certify":               (0,   1,  0, 0,  1,  0,  0,  0,  0,  0,  0),
     "lead a cascade":        (0,   0,  0, 0,  0,  0,  0,  0,  0,  0,  0),
+    "declare gender":        (0,   0,  0, 0,  0,  0,  0,  0,  0,  1,  0),
+    "manage cohort":         (0,   1,  0, 0,  1,  1,  0,  0,  0,  0,  0),
 }
 # fmt: on
 
@@ -61,6 +63,8 @@ def _answers(course: Course, user: Any) -> dict[str, int]:
         "take trainee's test": policy.can_take_test(user, course.enrolment),
         "certify": policy.can_certify(user, course.programme),
         "lead a cascade": policy.can_lead_cascade(user, course.programme),
+        "declare gender": policy.can_declare_gender(user, course.enrolment),
+        "manage cohort": policy.can_manage_cohort(user, course.cohort),
     }
 
 
