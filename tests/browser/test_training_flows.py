@@ -99,3 +99,16 @@ def test_report_draws_charts_with_data_tables(new_page, sign_in):
     expect(page.locator("#table-country tbody tr")).to_have_count(14)
     page.wait_for_timeout(300)
     _shot(page, "report")
+
+
+def test_coordinator_sees_a_modules_files_and_quiz(new_page, sign_in):
+    page = _training(sign_in(new_page(), "coordinator.wacap@example.org"))
+    page.get_by_role("link", name=re.compile("Training of trainers")).click()
+    page.get_by_role("link", name="Extradition", exact=True).click()
+    expect(page.get_by_role("heading", name="2. Extradition")).to_be_visible()
+    expect(page.get_by_role("link", name="02-syllabus.txt")).to_be_visible()
+    expect(page.locator("#quiz .badge-ok")).to_have_count(2)
+    _shot(page, "module")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="02-syllabus.txt").click()
+    assert download.value.suggested_filename == "02-syllabus.txt"
