@@ -55,13 +55,22 @@ def test_trainer_signs_off_a_module(new_page, sign_in):
     page.get_by_role("link", name=COHORT).first.click()
     expect(page.get_by_role("heading", name=COHORT)).to_be_visible()
     _shot(page, "cohort-grid")
-    select = page.get_by_label(f"Extradition for {TRAINEE}")
+    label = f"Joint investigation teams for {TRAINEE}"
+    select = page.get_by_label(label)
+    expect(select).to_have_value("not_started")
     select.select_option("completed")
     select.locator("xpath=..").get_by_role("button", name="Save").click()
     expect(page.locator(".flash-success")).to_contain_text(f"Progress of {TRAINEE} saved.")
-    cell = page.get_by_label(f"Extradition for {TRAINEE}").locator("xpath=../..")
+    expect(page.get_by_label(label)).to_have_value("completed")
+    cell = page.get_by_label(label).locator("xpath=../..")
     expect(cell).to_contain_text("Fatou Trainer-Ndiaye")
-    expect(page.get_by_label(f"Extradition for {TRAINEE}")).to_have_value("completed")
+
+    # The trainee sees the sign-off on their own page.
+    trainee = sign_in(new_page(), "trainee.wacap@example.org")
+    trainee.goto("/training/mine")
+    row = trainee.get_by_role("row", name=re.compile("Joint investigation teams"))
+    expect(row).to_contain_text("Completed")
+    expect(row).to_contain_text("Fatou Trainer-Ndiaye")
 
 
 def test_coordinator_certifies_and_the_public_page_confirms_the_code(new_page, sign_in):
