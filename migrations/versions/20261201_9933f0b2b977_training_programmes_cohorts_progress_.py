@@ -73,6 +73,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_training_cohort_trainers_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('cohort_id', 'user_id', name=op.f('pk_training_cohort_trainers'))
     )
+    with op.batch_alter_table('training_cohort_trainers', schema=None) as batch_op:
+        batch_op.create_index('ix_training_cohort_trainers_user_id', ['user_id'], unique=False)
+
     op.create_table('training_enrolments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -246,6 +249,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_training_enrolments_cohort_id'))
 
     op.drop_table('training_enrolments')
+    with op.batch_alter_table('training_cohort_trainers', schema=None) as batch_op:
+        batch_op.drop_index('ix_training_cohort_trainers_user_id')
+
     op.drop_table('training_cohort_trainers')
     with op.batch_alter_table('training_modules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_training_modules_programme_id'))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -184,6 +185,8 @@ cohort_trainers = Table(
         primary_key=True,
     ),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # "Cohorts I train" looks cohorts up by trainer.
+    Index("ix_training_cohort_trainers_user_id", "user_id"),
 )
 
 
