@@ -132,6 +132,13 @@ def configure_blueprints(app: Flask) -> None:
 
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(api_calendar.bp)
+    # Training-of-trainers tracker (issue 5).
+    from network.blueprints import api_training
+    from network.blueprints import training as training_views
+
+    app.register_blueprint(training_views.bp)
+    app.register_blueprint(training_views.public)
+    app.register_blueprint(api_training.bp)
 
 
 def configure_realtime(app: Flask) -> None:

@@ -459,6 +459,110 @@ _EVENT_PATHS: dict[str, Any] = {
 }
 
 
+# --- Training (trainer-of-trainers tracker) ------------------------------------------------------
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_TRAINING_SCHEMAS: dict[str, Any] = {
+    "Programme": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "network": {"type": "string", "description": "network slug"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "pass_threshold": {
+                "type": "integer",
+                "description": "post-test percent needed (with every module completed) "
+                "for certification",
+            },
+            "modules": {"type": "array", "items": {"type": "object"}},
+            "cohorts": {"type": "integer"},
+        },
+    },
+    "ProgrammeReport": {
+        "type": "object",
+        "description": "participants, breakdowns, completion and gain are of the direct "
+        "trainees (the programme's own cohorts); cascade_reach counts every generation",
+        "properties": {
+            "programme": {"type": "object"},
+            "participants": {"type": "integer"},
+            "by_country": {**_COUNTS, "description": "ISO 3166-1 alpha-2 -> trainees"},
+            "by_profession": {
+                **_COUNTS,
+                "description": "prosecutor, judge, law_enforcement, central_authority, "
+                "interpol, other -> trainees",
+            },
+            "by_gender": {
+                **_COUNTS,
+                "description": "female, male, other, prefer_not_to_say, not_given",
+            },
+            "completion_rate": {
+                "type": "number",
+                "nullable": True,
+                "description": "share (0-1) of direct trainees with every module completed",
+            },
+            "knowledge_gain": {
+                "type": "object",
+                "properties": {
+                    "trainees": {"type": "integer", "description": "with both tests"},
+                    "pre_mean": {"type": "number", "nullable": True},
+                    "post_mean": {"type": "number", "nullable": True},
+                    "points": {"type": "number", "nullable": True},
+                    "percent": {
+                        "type": "number",
+                        "nullable": True,
+                        "description": "(post_mean - pre_mean) / pre_mean * 100",
+                    },
+                },
+            },
+            "certified": {"type": "integer"},
+            "cascade_reach": {
+                "type": "object",
+                "properties": {
+                    "direct_trainees": {"type": "integer"},
+                    "later_generations": {"type": "integer"},
+                    "total": {"type": "integer"},
+                    "cascade_cohorts": {"type": "integer"},
+                    "by_generation": _COUNTS,
+                    "by_country": _COUNTS,
+                    "by_profession": _COUNTS,
+                },
+            },
+        },
+    },
+}
+_TRAINING_PATHS: dict[str, Any] = {
+    "/programmes": {
+        "get": {
+            "summary": "Training programmes the caller may see (their networks', and those "
+            "they train or are trained in)",
+            "parameters": [
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {
+                    "name": "per_page",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            "responses": _ok(_list_of("Programme")),
+        }
+    },
+    "/programmes/{programme_id}/report": {
+        "get": {
+            "summary": "A programme's report (coordinators and secretariats of its network)",
+            "parameters": [
+                {
+                    "name": "programme_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": _ok({"$ref": "#/components/schemas/ProgrammeReport"}),
+        }
+    },
+}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -598,6 +702,7 @@ def document() -> dict[str, Any]:
                 },
                 **_CASE_SCHEMAS,
                 **_EVENT_SCHEMAS,
+                **_TRAINING_SCHEMAS,
                 "ContactPoint": {
                     "type": "object",
                     "properties": {
@@ -625,6 +730,7 @@ def document() -> dict[str, Any]:
             "/me": {"get": {"summary": "The caller", "responses": _ok({"type": "object"})}},
             **_CASE_PATHS,
             **_EVENT_PATHS,
+            **_TRAINING_PATHS,
             "/networks": {"get": {"summary": "Networks", "responses": _ok(_list_of("Network"))}},
             "/contact-points": {
                 "get": {

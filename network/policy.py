@@ -330,3 +330,110 @@ def can_view_participants(user: Any, event: Any) -> bool:
 
 def can_download_event_document(user: Any, document_file: Any) -> bool:
     return can_view_event(user, document_file.document.event)
+
+
+# --- Training (trainer-of-trainers tracker) --------------------------------------------------
+# A network's coordinators and secretariats run its programmes: they see every cohort,
+# score and report. Coordinators (not secretariats) certify trainers. A trainer sees and
+# updates only the cohorts they train (or lead as a cascade trainer); a trainee sees only
+# their own progress and scores. Other members of the network see the programme's outline
+# (title, description, modules); members of other networks see nothing.
+TRAINING_MANAGERS = DIRECTORY_MANAGERS
+
+
+def can_manage_programme(user: Any, programme: Any) -> bool:
+    """Edit the programme and its modules, open cohorts, read every score and report."""
+    return is_admin(user) or role_in(user, programme.network) in TRAINING_MANAGERS
+
+
+def can_create_programme(user: Any, network: Network) -> bool:
+    return is_admin(user) or role_in(user, network) in TRAINING_MANAGERS
+
+
+def is_cohort_trainer(user: Any, cohort: Any) -> bool:
+    if not is_signed_in(user):
+        return False
+    return cohort.parent_trainer_id == user.id or any(t.id == user.id for t in cohort.trainers)
+
+
+def is_trainee_of(user: Any, programme: Any) -> bool:
+    return is_signed_in(user) and any(
+        e.user_id == user.id for c in programme.cohorts for e in c.enrolments
+    )
+
+
+def can_view_programme(user: Any, programme: Any) -> bool:
+    """The outline: the network's members, and the programme's trainers and trainees."""
+    if can_manage_programme(user, programme) or role_in(user, programme.network) is not None:
+        return True
+    return any(is_cohort_trainer(user, c) for c in programme.cohorts) or is_trainee_of(
+        user, programme
+    )
+
+
+def can_read_cohort(user: Any, cohort: Any) -> bool:
+    """The cohort's grid of trainees, progress and scores."""
+    return can_manage_programme(user, cohort.programme) or is_cohort_trainer(user, cohort)
+
+
+def can_update_cohort(user: Any, cohort: Any) -> bool:
+    """Enrol trainees, sign modules off, record paper test scores: the cohort's trainers."""
+    return is_cohort_trainer(user, cohort)
+
+
+def can_manage_cohort(user: Any, cohort: Any) -> bool:
+    """Change the cohort's details and trainers: the programme's managers, and the
+    certified trainer who leads a cascade cohort."""
+    return can_manage_programme(user, cohort.programme) or (
+        is_signed_in(user) and cohort.parent_trainer_id == user.id
+    )
+
+
+def is_own_enrolment(user: Any, enrolment: Any) -> bool:
+    return is_signed_in(user) and enrolment.user_id is not None and enrolment.user_id == user.id
+
+
+def can_read_enrolment(user: Any, enrolment: Any) -> bool:
+    """A trainee's progress and scores: the trainee, the cohort's trainers, the managers."""
+    return is_own_enrolment(user, enrolment) or can_read_cohort(user, enrolment.cohort)
+
+
+def can_take_test(user: Any, enrolment: Any) -> bool:
+    """Only the trainee takes their own pre- and post-test online."""
+    return is_own_enrolment(user, enrolment)
+
+
+def can_declare_gender(user: Any, enrolment: Any) -> bool:
+    """Gender is self-declared: the trainee sets their own."""
+    return is_own_enrolment(user, enrolment)
+
+
+def can_certify(user: Any, programme: Any) -> bool:
+    return is_admin(user) or role_in(user, programme.network) == Role.COORDINATOR
+
+
+def can_lead_cascade(user: Any, programme: Any) -> bool:
+    """A trainer certified in this programme records the cohorts they lead at home."""
+    if not is_signed_in(user):
+        return False
+    return any(
+        e.user_id == user.id and e.certificate is not None
+        for c in programme.cohorts
+        for e in c.enrolments
+    )
+
+
+def can_view_certificate(user: Any, certificate: Any) -> bool:
+    """The full printable certificate: its holder and the programme's managers."""
+    return is_own_enrolment(user, certificate.enrolment) or can_manage_programme(
+        user, certificate.programme
+    )
+
+
+def can_download_material(user: Any, material: Any) -> bool:
+    return can_view_programme(user, material.module.programme)
+
+
+def training_programme_network_ids(user: Any) -> set[int] | None:
+    """Networks whose programmes ``user`` may list as a member; ``None`` means all."""
+    return readable_network_ids(user)

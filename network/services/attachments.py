@@ -68,7 +68,7 @@ import tempfile
 import time
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -997,11 +997,12 @@ def purge_stale_uploads(older_than: timedelta) -> int:
 
 
 def _is_referenced(storage_key: str) -> bool:
-    if any(owner([storage_key]) for owner in STORAGE_KEY_OWNERS):
-        return True
     return (
         db.session.scalar(select(Attachment.id).where(Attachment.storage_key == storage_key))
         is not None
+    ) or any(
+        db.session.scalar(select(column).where(column == storage_key)) is not None
+        for column in _STORAGE_OWNERS
     )
 
 
@@ -1031,8 +1032,10 @@ def _sweep_orphans(min_age: timedelta) -> int:
                 )
             )
         )
-        for owner in STORAGE_KEY_OWNERS:  # files kept by other domains are no orphans
-            named |= owner([p.name for p in batch])
+        for column in _STORAGE_OWNERS:
+            named.update(
+                db.session.scalars(select(column).where(column.in_([p.name for p in batch])))
+            )
         for path in batch:
             if path.name not in named:
                 with contextlib.suppress(FileNotFoundError):
@@ -1042,20 +1045,28 @@ def _sweep_orphans(min_age: timedelta) -> int:
     return removed
 
 
-# --- Reuse by other domains (calendar documents) ------------------------------------------------
-# Files that belong to something other than a message (a meeting document's language
-# version) go through the same checks, encryption and storage; the caller keeps the row.
+# --- Files of other domains (meeting documents, training materials) -------------------------
+# Files that belong to something other than a message go through the same checks,
+# encryption and storage: ``store_file`` checks, encrypts and writes one upload (the caller
+# records the returned name, type, size, SHA-256 and storage key in a row of its own, and
+# calls ``delete_stored_file`` if that row is not committed); ``read_stored_file`` reads it
+# back verified. The owning domain registers its ``storage_key`` column (its table has a
+# ``sha256`` and an ``id`` column too): the orphan sweep of ``purge_stale_uploads`` then
+# keeps those files, and ``network rotate-key`` seals them again with the rest.
 
 StoredFile = _Prepared
-# Functions naming which of the given storage keys another domain's rows hold, so that
-# ``purge_stale_uploads`` never takes those files for orphans (registered by the domain).
-STORAGE_KEY_OWNERS: list[Callable[[list[str]], set[str]]] = []
+_STORAGE_OWNERS: list[Any] = []
+
+
+def register_storage_owner(column: Any) -> None:
+    """Declare a column naming stored files (idempotent)."""
+    if not any(column is known for known in _STORAGE_OWNERS):
+        _STORAGE_OWNERS.append(column)
 
 
 def store_file(upload: Any) -> StoredFile:
-    """Read, check (size, type from content), encrypt and write one upload; the caller
-    records the returned name, type, size, SHA-256 and storage key in its own row and
-    calls ``delete_stored_file`` if its transaction fails. Raises ``TooLarge`` or
+    """Read, check (size, type from content), encrypt and write one upload; returns its
+    ``filename, content_type, size, sha256, storage_key``. Raises ``TooLarge`` or
     ``ValidationError``."""
     return _prepare(upload)
 
@@ -1073,3 +1084,45 @@ def read_stored_file(storage_key: str, sha256: str) -> bytes:
         log.error("stored file %s failed its integrity check: SHA-256 differs", storage_key[:8])
         raise AttachmentDamaged()
     return data
+
+
+def _stored_key_id(storage_key: str) -> str | None:
+    try:
+        with open(_path_for(storage_key), "rb") as handle:
+            return crypto.key_id_of(handle.read(16))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _owned_files() -> Iterator[tuple[str, Any, str, str]]:
+    """(table name, row id, storage key, sha256) of every registered domain's file."""
+    for column in _STORAGE_OWNERS:
+        table = column.table
+        rows = list(db.session.execute(select(table.c.id, column, table.c.sha256)))
+        db.session.commit()
+        for row_id, storage_key, sha256 in rows:
+            yield table.name, row_id, storage_key, sha256
+
+
+def stale_owned_files(key_id: str) -> int:
+    """How many files of other domains are sealed under another key than ``key_id``."""
+    return sum(1 for _t, _i, key, _s in _owned_files() if _stored_key_id(key) not in (key_id, None))
+
+
+def reencrypt_owned_files(key_id: str, failed: set[str]) -> int:
+    """Seal every file of other domains again under ``key_id`` (``network rotate-key``);
+    a file that does not open is added to ``failed``. Returns how many were rewritten."""
+    done = 0
+    for table, row_id, storage_key, sha256 in _owned_files():
+        if _stored_key_id(storage_key) in (key_id, None):
+            continue
+        try:
+            plaintext = read_stored_file(storage_key, sha256)
+        except AttachmentDamaged:
+            failed.add(f"{table}:{row_id}")
+            continue
+        write_stored_file(
+            storage_key, crypto.encrypt_bytes(plaintext, context=file_context(storage_key))
+        )
+        done += 1
+    return done

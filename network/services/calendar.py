@@ -33,7 +33,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from network import crypto, i18n, policy
+from network import i18n, policy
 from network.errors import Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.base import utcnow
@@ -736,52 +736,7 @@ def add_document(
     return row
 
 
-def _document_keys(keys: list[str]) -> set[str]:
-    return set(
-        db.session.scalars(
-            select(EventDocumentFile.storage_key).where(EventDocumentFile.storage_key.in_(keys))
-        )
-    )
-
-
-attachments.STORAGE_KEY_OWNERS.append(_document_keys)
-
-
-def _stored_key_id(storage_key: str) -> str | None:
-    try:
-        with open(attachments._path_for(storage_key), "rb") as handle:
-            return crypto.key_id_of(handle.read(16))
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def stale_document_files(key_id: str) -> int:
-    """How many stored document files are sealed under another key than ``key_id``."""
-    keys = list(db.session.scalars(select(EventDocumentFile.storage_key)))
-    return sum(1 for key in keys if _stored_key_id(key) not in (key_id, None))
-
-
-def reencrypt_document_files(key_id: str, failed: set[str]) -> int:
-    """Seal every document file again under ``key_id`` (for `network rotate-key`); a
-    file that does not open is added to ``failed``. Returns how many were rewritten."""
-    done = 0
-    rows = list(db.session.execute(select(EventDocumentFile.id, EventDocumentFile.storage_key,
-                                          EventDocumentFile.sha256)))  # fmt: skip
-    db.session.commit()
-    for row_id, storage_key, sha256 in rows:
-        if _stored_key_id(storage_key) in (key_id, None):
-            continue
-        try:
-            plaintext = attachments.read_stored_file(storage_key, sha256)
-        except attachments.AttachmentDamaged:
-            failed.add(f"event_document_files:{row_id}")
-            continue
-        attachments.write_stored_file(
-            storage_key,
-            crypto.encrypt_bytes(plaintext, context=attachments.file_context(storage_key)),
-        )
-        done += 1
-    return done
+attachments.register_storage_owner(EventDocumentFile.storage_key)
 
 
 def document_for_download(file_id: int, user: Any) -> tuple[EventDocumentFile, bytes]:

@@ -245,10 +245,8 @@ def reencrypt_all(report: RotationReport, progress: Progress | None = None) -> i
         report.reencrypted[spec.label] = report.reencrypted.get(spec.label, 0) + count
         total += count
     count = _reencrypt_files(key_id, report, progress)
-    # Calendar documents are stored like attachments, under rows of their own (issue 4).
-    from network.services import calendar as calendar_service
-
-    count += calendar_service.reencrypt_document_files(key_id, report.failed)
+    # Meeting documents and training materials: stored like attachments, rows of their own.
+    count += attachments.reencrypt_owned_files(key_id, report.failed)
     report.files += count
     return total + count
 
@@ -265,9 +263,7 @@ def _stale_total(key_id: str) -> int:
         except FileNotFoundError:
             continue
     db.session.commit()
-    from network.services import calendar as calendar_service
-
-    return total + calendar_service.stale_document_files(key_id)
+    return total + attachments.stale_owned_files(key_id)
 
 
 def rotate(

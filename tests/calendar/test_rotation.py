@@ -30,7 +30,7 @@ def test_document_files_are_reencrypted_by_a_key_rotation(app, own_keys, people,
     event = make_event()
     row = cal.add_document(people.coordinator, event, "WG/9", "Report", None, "en", ("r.pdf", PDF))
     old_key = crypto.current_key_id()
-    assert cal.stale_document_files(old_key) == 0
+    assert attachments.stale_owned_files(old_key) == 0
     result = app.test_cli_runner().invoke(args=["rotate-key"])
     assert result.exit_code == 0, result.output
     new_key = crypto.current_key_id()

@@ -1,0 +1,525 @@
+"""Training pages: programmes and their modules (materials, quiz questions), cohorts with
+the trainer's progress grid, a trainee's "my training" page and tests, certification and
+the printable certificate, the cascade, the programme report with its CSV export; and the
+public certificate verification page (``certificates`` blueprint, no sign-in).
+
+Every view loads (404), checks the policy (403), then acts through
+``network.services.training``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
+
+from network import i18n, policy
+from network.blueprints.utils import download, require
+from network.errors import Conflict, DomainError, NotFound, ValidationError
+from network.extensions import db, limiter
+from network.models.directory import Network
+from network.models.training import Question
+from network.services import training
+
+bp = Blueprint("training", __name__, url_prefix="/training")
+public = Blueprint("certificates", __name__, url_prefix="/certificates")
+
+
+def _today() -> Any:
+    try:
+        zone = ZoneInfo(getattr(current_user, "timezone", None) or "UTC")
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date()
+
+
+def _flash(error: DomainError) -> None:
+    details = " ".join(v for v in error.fields.values() if v not in error.message)
+    flash(f"{error.message} {details}".strip(), "error")
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Training pages are for signed-in people; only certificate verification is public."""
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "training_labels": SimpleNamespace(
+            profession=training.profession_label,
+            gender=training.gender_label,
+            status=training.status_label,
+            kind=training.kind_label,
+        )
+    }
+
+
+# --- Programmes --------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    return render_template(
+        "training/index.html",
+        programmes=training.visible_programmes(current_user),
+        networks=training.creatable_networks(current_user),
+        mine=training.my_enrolments(current_user),
+        trainer_cohorts=training.my_trainer_cohorts(current_user),
+    )
+
+
+@bp.post("/programmes")
+def create_programme():  # type: ignore[no-untyped-def]
+    network = db.session.scalar(
+        db.select(Network).where(Network.slug == request.form.get("network", ""))
+    )
+    if network is None:
+        raise NotFound(_("No such network."))
+    try:
+        programme = training.create_programme(current_user, network, request.form)
+    except ValidationError as error:
+        _flash(error)
+        return redirect(url_for("training.index"))
+    flash(_("The programme is created. Add its modules."), "success")
+    return redirect(url_for("training.programme", programme_id=programme.id))
+
+
+@bp.get("/programmes/<int:programme_id>")
+def programme(programme_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_programme(programme_id, current_user)
+    manages = policy.can_manage_programme(current_user, found)
+    roots, _generations = training.cascade_tree(found)
+    readable = {c.id for c in training.visible_cohorts(current_user, found)}
+    return render_template(
+        "training/programme.html",
+        programme=found,
+        manages=manages,
+        roots=roots,
+        readable=readable,
+        reach=training.reach(found),
+        can_cascade=policy.can_lead_cascade(current_user, found),
+    )
+
+
+@bp.post("/modules/<int:module_id>/move")
+def move_module(module_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_module(module_id, current_user)
+    training.move_module(current_user, found, request.form.get("direction"))
+    return redirect(url_for("training.programme", programme_id=found.programme_id) + "#modules")
+
+
+@bp.post("/programmes/<int:programme_id>/edit")
+def edit_programme(programme_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_managed_programme(programme_id, current_user)
+    try:
+        training.update_programme(current_user, found, request.form)
+    except ValidationError as error:
+        _flash(error)
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("training.programme", programme_id=found.id))
+
+
+@bp.post("/programmes/<int:programme_id>/modules")
+def add_module(programme_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_managed_programme(programme_id, current_user)
+    try:
+        module = training.add_module(current_user, found, request.form)
+    except ValidationError as error:
+        _flash(error)
+        return redirect(url_for("training.programme", programme_id=found.id))
+    return redirect(url_for("training.module", module_id=module.id))
+
+
+@bp.post("/programmes/<int:programme_id>/cohorts")
+def create_cohort(programme_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_programme(programme_id, current_user)
+    try:
+        cohort = training.create_cohort(current_user, found, request.form)
+    except ValidationError as error:
+        _flash(error)
+        return redirect(url_for("training.programme", programme_id=found.id))
+    flash(_("The cohort is created. Enrol its trainees."), "success")
+    return redirect(url_for("training.cohort", cohort_id=cohort.id))
+
+
+# --- Modules -----------------------------------------------------------------------------------
+
+
+@bp.route("/modules/<int:module_id>", methods=["GET", "POST"])
+def module(module_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_module(module_id, current_user)
+    manages = policy.can_manage_programme(current_user, found.programme)
+    if request.method == "POST":
+        require(manages)
+        try:
+            training.update_module(current_user, found, request.form)
+        except ValidationError as error:
+            _flash(error)
+        else:
+            flash(_("Saved."), "success")
+        return redirect(url_for("training.module", module_id=found.id))
+    return render_template("training/module.html", module=found, manages=manages)
+
+
+@bp.post("/modules/<int:module_id>/questions")
+def add_question(module_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_module(module_id, current_user)
+    try:
+        training.add_question(
+            current_user,
+            found,
+            request.form.get("text"),
+            request.form.getlist("option"),
+            request.form.get("correct"),
+        )
+    except ValidationError as error:
+        _flash(error)
+    else:
+        flash(_("The question is added."), "success")
+    return redirect(url_for("training.module", module_id=found.id) + "#quiz")
+
+
+@bp.post("/questions/<int:question_id>/delete")
+def delete_question(question_id: int):  # type: ignore[no-untyped-def]
+    question = db.session.get(Question, question_id)
+    if question is None:
+        raise NotFound()
+    found = training.get_module(question.module_id, current_user)
+    training.delete_question(current_user, question)
+    flash(_("The question is deleted."), "success")
+    return redirect(url_for("training.module", module_id=found.id) + "#quiz")
+
+
+@bp.post("/modules/<int:module_id>/materials")
+def add_material(module_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_module(module_id, current_user)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationError(fields={"file": _("Choose a file to send.")})
+        training.add_material(current_user, found, upload)
+    except ValidationError as error:
+        _flash(error)
+    else:
+        flash(_("The file is added."), "success")
+    return redirect(url_for("training.module", module_id=module_id))
+
+
+@bp.post("/materials/<int:material_id>/delete")
+def delete_material(material_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_material(material_id, current_user)
+    module_id = found.module_id
+    training.delete_material(current_user, found)
+    flash(_("The file is deleted."), "success")
+    return redirect(url_for("training.module", module_id=module_id))
+
+
+@bp.get("/materials/<int:material_id>")
+def material(material_id: int):  # type: ignore[no-untyped-def]
+    found, data = training.material_for_download(material_id, current_user)
+    response = Response(data, mimetype=found.content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=found.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Cohorts -----------------------------------------------------------------------------------
+
+
+@bp.get("/cohorts/<int:cohort_id>")
+def cohort(cohort_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_cohort(cohort_id, current_user)
+    enrolments = list(found.enrolments)
+    ids = [e.id for e in enrolments]
+    scores = training.scores_by_enrolment(ids)
+    return render_template(
+        "training/cohort.html",
+        cohort=found,
+        event_url=_calendar_event_url(found.event_id),
+        programme=found.programme,
+        enrolments=enrolments,
+        progress=training.progress_map(enrolments),
+        scores=scores,
+        gain=training.gain_of(
+            (scores.get(i, {}).get("pre"), scores.get(i, {}).get("post")) for i in ids
+        ),
+        can_update=policy.can_update_cohort(current_user, found),
+        can_manage=policy.can_manage_cohort(current_user, found),
+        can_certify=policy.can_certify(current_user, found.programme),
+        countries=i18n.country_choices(),
+        professions=training.profession_choices(),
+        genders=training.gender_choices(),
+        statuses=[(s.value, training.status_label(s)) for s in training.ProgressStatus],
+    )
+
+
+def _calendar_event_url(event_id: int | None) -> str | None:
+    """The calendar's page of the cohort's event, when the calendar is installed (it is
+    a separate domain: the cohort keeps only the event's id)."""
+    if event_id is None:
+        return None
+    for rule in current_app.url_map.iter_rules():
+        if (
+            rule.rule.startswith("/calendar/events/<")
+            and rule.rule.endswith(">")
+            and len(rule.arguments) == 1
+        ):
+            try:
+                return url_for(rule.endpoint, **{next(iter(rule.arguments)): event_id})
+            except BuildError:
+                return None
+    return None
+
+
+@bp.post("/cohorts/<int:cohort_id>/edit")
+def edit_cohort(cohort_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_cohort(cohort_id, current_user)
+    try:
+        training.update_cohort(current_user, found, request.form)
+    except ValidationError as error:
+        _flash(error)
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("training.cohort", cohort_id=found.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/trainers")
+def add_trainer(cohort_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_cohort(cohort_id, current_user)
+    try:
+        training.add_trainer(current_user, found, request.form.get("email"))
+    except ValidationError as error:
+        _flash(error)
+    return redirect(url_for("training.cohort", cohort_id=found.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/enrolments")
+def enrol(cohort_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_cohort(cohort_id, current_user)
+    try:
+        training.enrol(current_user, found, request.form)
+    except (ValidationError, Conflict) as error:
+        _flash(error)
+    else:
+        flash(_("The trainee is enrolled."), "success")
+    return redirect(url_for("training.cohort", cohort_id=found.id))
+
+
+@bp.post("/enrolments/<int:enrolment_id>/progress")
+def set_progress(enrolment_id: int):  # type: ignore[no-untyped-def]
+    enrolment = training.get_enrolment(enrolment_id, current_user)
+    training.set_progress(
+        current_user,
+        enrolment,
+        request.form.get("module_id"),
+        request.form.get("status"),
+        _today(),
+    )
+    flash(_("Progress of %(name)s saved.", name=enrolment.name), "success")
+    return redirect(url_for("training.cohort", cohort_id=enrolment.cohort_id) + "#grid")
+
+
+@bp.post("/enrolments/<int:enrolment_id>/scores")
+def record_score(enrolment_id: int):  # type: ignore[no-untyped-def]
+    enrolment = training.get_enrolment(enrolment_id, current_user)
+    training.record_score(
+        current_user, enrolment, request.form.get("kind"), request.form.get("score")
+    )
+    flash(_("Score of %(name)s saved.", name=enrolment.name), "success")
+    return redirect(url_for("training.cohort", cohort_id=enrolment.cohort_id) + "#grid")
+
+
+@bp.post("/enrolments/<int:enrolment_id>/certify")
+def certify(enrolment_id: int):  # type: ignore[no-untyped-def]
+    enrolment = training.get_enrolment(enrolment_id, current_user)
+    certificate = training.certify(current_user, enrolment, _today())
+    flash(_("%(name)s is certified as a trainer.", name=enrolment.name), "success")
+    return redirect(url_for("training.certificate", certificate_id=certificate.id))
+
+
+@bp.get("/certificates/<int:certificate_id>")
+def certificate(certificate_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_certificate(certificate_id, current_user)
+    return render_template(
+        "training/certificate.html",
+        certificate=found,
+        verify_url=url_for("certificates.verify", code=found.code, _external=True),
+    )
+
+
+# --- A trainee ---------------------------------------------------------------------------------
+
+
+@bp.get("/mine")
+def mine():  # type: ignore[no-untyped-def]
+    enrolments = training.my_enrolments(current_user)
+    return render_template(
+        "training/mine.html",
+        enrolments=enrolments,
+        progress=training.progress_map(enrolments),
+        attempt_of=training.attempt_of,
+        genders=training.gender_choices(),
+    )
+
+
+@bp.post("/enrolments/<int:enrolment_id>/gender")
+def declare_gender(enrolment_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_enrolment(enrolment_id, current_user)
+    try:
+        training.declare_gender(current_user, found, request.form.get("gender"))
+    except ValidationError as error:
+        _flash(error)
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("training.mine"))
+
+
+@bp.get("/enrolments/<int:enrolment_id>")
+def enrolment(enrolment_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_enrolment(enrolment_id, current_user)
+    return render_template(
+        "training/enrolment.html",
+        enrolment=found,
+        progress=training.progress_map([found]),
+        attempt_of=training.attempt_of,
+        unmet=training.unmet_requirements(found),
+        can_certify=policy.can_certify(current_user, found.cohort.programme),
+    )
+
+
+@bp.route("/enrolments/<int:enrolment_id>/tests/<kind>", methods=["GET", "POST"])
+def take_test(enrolment_id: int, kind: str):  # type: ignore[no-untyped-def]
+    found = training.get_enrolment(enrolment_id, current_user)
+    require(policy.can_take_test(current_user, found))
+    taken = training.attempt_of(found, kind) if kind in {"pre", "post"} else None
+    if kind not in {"pre", "post"}:
+        raise NotFound(_("No such test."))
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST" and taken is None:
+        answers = {
+            key[1:]: value
+            for key, value in request.form.items()
+            if key.startswith("q") and key != "csrf_token"
+        }
+        try:
+            attempt = training.submit_test(current_user, found, kind, answers)
+        except ValidationError as error:
+            shown = {f"q{q.id}" for q in training.test_questions(found.cohort.programme)}
+            leftover = sorted({v for k, v in error.fields.items() if k not in shown})
+            flash(" ".join([error.message, *leftover]), "error")
+            errors, status = error.fields, 422
+        else:
+            flash(
+                _("Your score: %(score)s%%.", score=f"{attempt.score:g}"),
+                "success",
+            )
+            return redirect(url_for("training.mine"))
+    return render_template(
+        "training/test.html",
+        enrolment=found,
+        kind=kind,
+        taken=taken,
+        questions=training.test_questions(found.cohort.programme),
+        errors=errors,
+        chosen=request.form if request.method == "POST" else {},
+    ), status
+
+
+# --- Report ------------------------------------------------------------------------------------
+
+
+@bp.get("/programmes/<int:programme_id>/report")
+def report(programme_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_managed_programme(programme_id, current_user)
+    data = training.report(found)
+    return render_template(
+        "training/report.html",
+        programme=found,
+        report=data,
+        chart_data=_chart_data(data),
+        cohort_gains=_cohort_gains(found),
+    )
+
+
+def _chart_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The series the report's charts draw (static/js/training-report.js)."""
+
+    def series(label: str, counts: dict[str, int], name: Any) -> dict[str, Any]:
+        return {
+            "label": label,
+            "labels": [name(k) for k in counts],
+            "values": list(counts.values()),
+        }
+
+    gain = data["knowledge_gain"]
+    return {
+        "country": series(_("Participants by country"), data["by_country"], i18n.country_name),
+        "profession": series(
+            _("Participants by profession"), data["by_profession"], training.profession_label
+        ),
+        "gender": series(_("Participants by gender"), data["by_gender"], training.gender_label),
+        "generation": series(
+            _("Trainees by generation"), data["cascade_reach"]["by_generation"], str
+        ),
+        "gain": {
+            "label": _("Mean score, per cent"),
+            "labels": [_("Pre-test"), _("Post-test")],
+            "values": [gain["pre_mean"] or 0, gain["post_mean"] or 0],
+        },
+    }
+
+
+def _cohort_gains(programme: Any) -> list[tuple[Any, training.Gain]]:
+    rows = []
+    for cohort in programme.cohorts:
+        ids = [e.id for e in cohort.enrolments]
+        scores = training.scores_by_enrolment(ids)
+        rows.append(
+            (
+                cohort,
+                training.gain_of(
+                    (scores.get(i, {}).get("pre"), scores.get(i, {}).get("post")) for i in ids
+                ),
+            )
+        )
+    return rows
+
+
+@bp.get("/programmes/<int:programme_id>/report.csv")
+def report_csv(programme_id: int):  # type: ignore[no-untyped-def]
+    found = training.get_managed_programme(programme_id, current_user)
+    return download(
+        training.report_csv(found), "text/csv; charset=utf-8", f"programme-{found.id}-report.csv"
+    )
+
+
+# --- Public verification -----------------------------------------------------------------------
+
+
+@public.get("/verify/<code>")
+@limiter.limit("60 per minute")  # codes carry 120 random bits; this only slows scanners
+def verify(code: str):  # type: ignore[no-untyped-def]
+    try:
+        found = training.verify(code)
+    except NotFound as error:
+        return render_template("training/verify.html", certificate=None, message=error.message), 404
+    return render_template("training/verify.html", certificate=found, message=None)

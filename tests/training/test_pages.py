@@ -1,0 +1,375 @@
+"""Training pages and API through HTTP: who sees what (policy), forms, the public
+verification page, the report and its CSV, the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from network.errors import Forbidden
+from network.models.training import Certificate
+from network.services import training
+from tests.conftest import csrf_token
+from tests.training.conftest import Course, complete_all
+
+
+def _certified(course: Course) -> Certificate:
+    complete_all(course, course.enrolment)
+    training.submit_test(course.trainee, course.enrolment, "pre", course.answers(False))
+    training.submit_test(course.trainee, course.enrolment, "post", course.answers())
+    return training.certify(course.coordinator, course.enrolment, date(2026, 3, 7))
+
+
+# --- Policy ---------------------------------------------------------------------------------
+
+
+def test_trainee_sees_own_scores_not_a_classmates(course: Course, client: Any, login: Any) -> None:
+    training.record_score(course.trainer, course.classmate_enrolment, "pre", "41.5")
+    training.submit_test(course.trainee, course.enrolment, "pre", course.answers())
+    login(client, course.trainee)
+    mine = client.get("/training/mine").get_data(as_text=True)
+    assert "100.0%" in mine
+    assert "41.5" not in mine
+    assert client.get(f"/training/enrolments/{course.enrolment.id}").status_code == 200
+    assert client.get(f"/training/enrolments/{course.classmate_enrolment.id}").status_code == 404
+    assert client.get(f"/training/cohorts/{course.cohort.id}").status_code == 404
+    assert client.get(f"/training/programmes/{course.programme.id}/report").status_code == 403
+    # The programme outline is visible to its trainee, without the cohorts' scores.
+    page = client.get(f"/training/programmes/{course.programme.id}").get_data(as_text=True)
+    assert "Mutual legal assistance" in page
+    assert "41.5" not in page
+
+
+def test_trainer_sees_only_their_cohorts(course: Course, client: Any, login: Any) -> None:
+    login(client, course.other_trainer)
+    assert client.get(f"/training/cohorts/{course.other_cohort.id}").status_code == 200
+    assert client.get(f"/training/cohorts/{course.cohort.id}").status_code == 404
+    assert client.get(f"/training/enrolments/{course.enrolment.id}").status_code == 404
+    response = client.post(
+        f"/training/enrolments/{course.enrolment.id}/progress",
+        data={
+            "csrf_token": csrf_token(client, "/training/"),
+            "module_id": course.programme.modules[0].id,
+            "status": "completed",
+        },
+    )
+    assert response.status_code == 404
+    assert training.completed_count(course.enrolment) == 0
+
+
+def test_trainer_signs_off_a_module_from_the_grid(course: Course, client: Any, login: Any) -> None:
+    login(client, course.trainer)
+    grid = client.get(f"/training/cohorts/{course.cohort.id}").get_data(as_text=True)
+    assert course.trainee.name in grid
+    module = course.programme.modules[0]
+    response = client.post(
+        f"/training/enrolments/{course.enrolment.id}/progress",
+        data={"csrf_token": csrf_token(client, "/training/"), "module_id": module.id,
+              "status": "completed"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert training.completed_count(course.enrolment) == 1
+
+
+def test_member_of_another_network_sees_nothing(course: Course, client: Any, login: Any) -> None:
+    login(client, course.outsider)
+    assert course.programme.title not in client.get("/training/").get_data(as_text=True)
+    for path in (
+        f"/training/programmes/{course.programme.id}",
+        f"/training/programmes/{course.programme.id}/report",
+        f"/training/programmes/{course.programme.id}/report.csv",
+        f"/training/cohorts/{course.cohort.id}",
+        f"/training/enrolments/{course.enrolment.id}",
+        f"/training/modules/{course.programme.modules[0].id}",
+        f"/api/v1/programmes/{course.programme.id}/report",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/api/v1/programmes").get_json()["total"] == 0
+
+
+def test_anonymous_sees_only_the_verification_page(course: Course, client: Any) -> None:
+    certificate = _certified(course)
+    for path in (
+        "/training/",
+        f"/training/programmes/{course.programme.id}",
+        f"/training/cohorts/{course.cohort.id}",
+        f"/training/certificates/{certificate.id}",
+    ):
+        assert client.get(path).status_code == 302, path
+    assert client.get("/api/v1/programmes").status_code == 401
+    page = client.get(f"/certificates/verify/{certificate.code}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert course.trainee.name in html
+    assert course.programme.title in html
+    assert "SN" not in html.split('id="verify-result"')[1].split("</section>")[0]
+    assert course.trainee.email not in html
+
+
+def test_unknown_code_is_a_clear_404(client: Any, db: Any) -> None:
+    response = client.get("/certificates/verify/not-a-real-code-123456")
+    assert response.status_code == 404
+    assert "No certificate has this verification code." in response.get_data(as_text=True)
+
+
+# --- Forms -----------------------------------------------------------------------------------
+
+
+def test_trainee_takes_the_pre_test_through_the_form(
+    course: Course, client: Any, login: Any
+) -> None:
+    login(client, course.trainee)
+    path = f"/training/enrolments/{course.enrolment.id}/tests/pre"
+    assert client.get(path).status_code == 200
+    data = {f"q{k}": v for k, v in course.answers().items()}
+    data["q999999"] = "1"
+    data["csrf_token"] = csrf_token(client, path)
+    refused = client.post(path, data=data)
+    assert refused.status_code == 422
+    assert "This question is not part of the test." in refused.get_data(as_text=True)
+    del data["q999999"]
+    assert client.post(path, data=data).status_code == 302
+    assert training.attempt_of(course.enrolment, "pre").score == 100.0
+
+
+def test_certifying_someone_not_meeting_the_rule_shows_a_clear_error(
+    course: Course, client: Any, login: Any, db: Any
+) -> None:
+    login(client, course.coordinator)
+    response = client.post(
+        f"/training/enrolments/{course.enrolment.id}/certify",
+        data={"csrf_token": csrf_token(client, "/training/")},
+    )
+    assert response.status_code == 422
+    assert "does not meet the certification rule" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+
+
+def test_coordinator_certifies_and_prints(course: Course, client: Any, login: Any) -> None:
+    complete_all(course, course.enrolment)
+    training.submit_test(course.trainee, course.enrolment, "post", course.answers())
+    login(client, course.coordinator)
+    response = client.post(
+        f"/training/enrolments/{course.enrolment.id}/certify",
+        data={"csrf_token": csrf_token(client, "/training/")},
+    )
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    certificate = course.enrolment.certificate
+    assert certificate.code in page
+    assert f"/certificates/verify/{certificate.code}" in page
+
+
+def test_coordinator_builds_a_module_with_a_quiz_and_material(
+    course: Course, client: Any, login: Any
+) -> None:
+    login(client, course.coordinator)
+    token = csrf_token(client, "/training/")
+    response = client.post(
+        f"/training/programmes/{course.programme.id}/modules",
+        data={"csrf_token": token, "title": "E-evidence", "duration_minutes": "120"},
+    )
+    module_path = response.headers["Location"]
+    module_id = int(module_path.rsplit("/", 1)[1])
+    client.post(
+        f"/training/modules/{module_id}/questions",
+        data={"csrf_token": token, "text": "Who preserves data?", "option": ["24/7", "Nobody"],
+              "correct": "0"},
+    )  # fmt: skip
+    upload = client.post(
+        f"/training/modules/{module_id}/materials",
+        data={
+            "csrf_token": token,
+            "file": (__import__("io").BytesIO(b"Slides text\n"), "notes.txt"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 302
+    page = client.get(module_path).get_data(as_text=True)
+    assert "Who preserves data?" in page
+    assert "notes.txt" in page
+    material = training.get_module(module_id, course.coordinator).materials[0]
+    download = client.get(f"/training/materials/{material.id}")
+    assert download.data == b"Slides text\n"
+    bad = client.post(
+        f"/training/modules/{module_id}/materials",
+        data={"csrf_token": token, "file": (__import__("io").BytesIO(b"MZ\x90\x00"), "x.exe")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 302
+    assert len(training.get_module(module_id, course.coordinator).materials) == 1
+
+
+def test_report_page_and_csv(course: Course, client: Any, login: Any) -> None:
+    _certified(course)
+    login(client, course.secretariat)
+    page = client.get(f"/training/programmes/{course.programme.id}/report")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="report-data"' in html
+    assert "chart.umd.min.js" in html
+    assert "<table" in html
+    csv = client.get(f"/training/programmes/{course.programme.id}/report.csv")
+    assert csv.mimetype == "text/csv"
+    assert course.trainee.name in csv.get_data(as_text=True)
+
+
+# --- API --------------------------------------------------------------------------------------
+
+
+def test_api_lists_programmes_and_report(course: Course, client: Any, login: Any) -> None:
+    _certified(course)
+    login(client, course.coordinator)
+    body = client.get("/api/v1/programmes").get_json()
+    assert set(body) == {"items", "total", "page", "per_page"}
+    assert body["total"] == 1
+    assert body["items"][0]["network"] == "wacap"
+    report = client.get(f"/api/v1/programmes/{course.programme.id}/report").get_json()
+    for key in ("participants", "by_country", "by_profession", "completion_rate",
+                "knowledge_gain", "cascade_reach"):  # fmt: skip
+        assert key in report
+    assert report["participants"] == 2
+
+
+def test_api_report_is_for_managers_and_errors_are_enveloped(
+    course: Course, client: Any, login: Any
+) -> None:
+    login(client, course.trainer)
+    response = client.get(f"/api/v1/programmes/{course.programme.id}/report")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "forbidden"
+    missing = client.get("/api/v1/programmes/999999/report")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    bad = client.get("/api/v1/programmes?per_page=1000")
+    assert bad.status_code == 422
+    assert "per_page" in bad.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/openapi.json"])
+def test_openapi_documents_the_training_routes(client: Any, db: Any, path: str) -> None:
+    paths = client.get(path).get_json()["paths"]
+    assert "/programmes" in paths
+    assert "/programmes/{programme_id}/report" in paths
+
+
+def test_coordinator_reorders_modules(course: Course, client: Any, login: Any) -> None:
+    first, second = course.programme.modules
+    login(client, course.coordinator)
+    token = csrf_token(client, "/training/")
+    response = client.post(
+        f"/training/modules/{second.id}/move", data={"csrf_token": token, "direction": "up"}
+    )
+    assert response.status_code == 302
+    assert [m.id for m in course.programme.modules] == [second.id, first.id]
+    assert [q.module_id for q in training.test_questions(course.programme)] == [
+        second.id,
+        first.id,
+    ]
+    with pytest.raises(Forbidden):
+        training.move_module(course.trainer, second, "down")
+
+
+def test_programme_page_shows_reach_to_viewers_without_scores(
+    course: Course, client: Any, login: Any
+) -> None:
+    _certified(course)
+    login(client, course.classmate)
+    html = client.get(f"/training/programmes/{course.programme.id}").get_data(as_text=True)
+    assert 'id="reach-table"' in html
+    assert "Generation 1" in html
+    assert "see the report" not in html
+
+
+def test_cohort_links_its_calendar_event_only_when_a_calendar_exists(
+    course: Course, client: Any, login: Any
+) -> None:
+    cohort = training.create_cohort(
+        course.coordinator,
+        course.programme,
+        {"title": "With event", "starts_on": "2026-06-01", "ends_on": "2026-06-02",
+         "event_id": "42"},
+    )  # fmt: skip
+    assert cohort.event_id == 42
+    login(client, course.coordinator)
+    html = client.get(f"/training/cohorts/{cohort.id}").get_data(as_text=True)
+    assert "Calendar event #42" in html
+    with pytest.raises(training.ValidationError):
+        training.create_cohort(
+            course.coordinator,
+            course.programme,
+            {"title": "Bad", "starts_on": "2026-06-03", "ends_on": "2026-06-01"},
+        )
+
+
+def test_trainee_declares_their_own_gender(course: Course, client: Any, login: Any) -> None:
+    login(client, course.classmate)
+    token = csrf_token(client, "/training/mine")
+    response = client.post(
+        f"/training/enrolments/{course.classmate_enrolment.id}/gender",
+        data={"csrf_token": token, "gender": "prefer_not_to_say"},
+    )
+    assert response.status_code == 302
+    assert course.classmate_enrolment.gender == "prefer_not_to_say"
+    refused = client.post(
+        f"/training/enrolments/{course.enrolment.id}/gender",
+        data={"csrf_token": token, "gender": "male"},
+    )
+    assert refused.status_code == 404
+    assert course.enrolment.gender == "female"
+
+
+def test_coordinator_edits_a_cohort_and_bad_dates_change_nothing(
+    course: Course, client: Any, login: Any
+) -> None:
+    login(client, course.coordinator)
+    token = csrf_token(client, "/training/")
+    path = f"/training/cohorts/{course.cohort.id}/edit"
+    data = {
+        "csrf_token": token,
+        "title": "Cohort Dakar (hybrid)",
+        "starts_on": "2026-03-02",
+        "ends_on": "2026-03-06",
+        "place": "Dakar",
+        "online": "yes",
+        "event_id": "7",
+    }
+    assert client.post(path, data=data).status_code == 302
+    assert (course.cohort.title, course.cohort.online, course.cohort.event_id) == (
+        "Cohort Dakar (hybrid)",
+        True,
+        7,
+    )
+    client.post(path, data={**data, "title": "Changed", "ends_on": "2026-01-01"})
+    assert course.cohort.title == "Cohort Dakar (hybrid)"
+    assert course.cohort.ends_on.isoformat() == "2026-03-06"
+
+
+def test_coordinator_deletes_a_material(course: Course, client: Any, login: Any) -> None:
+    from network.services import attachments
+
+    module = course.programme.modules[0]
+    material = training.add_material(course.coordinator, module, ("plan.txt", b"Plan\n"))
+    path = attachments.storage_path(material)  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        training.delete_material(course.trainer, material)
+    assert path.exists()
+    login(client, course.coordinator)
+    token = csrf_token(client, "/training/")
+    response = client.post(f"/training/materials/{material.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert not path.exists()
+    assert training.get_module(module.id, course.coordinator).materials == []
+
+
+def test_programme_page_shows_reach_by_country_and_profession(
+    course: Course, client: Any, login: Any
+) -> None:
+    login(client, course.trainee)
+    html = client.get(f"/training/programmes/{course.programme.id}").get_data(as_text=True)
+    table = html.split('id="reach-country"')[1].split("</table>")[0]
+    assert "Senegal" in table
+    assert "Ghana" in table
