@@ -208,6 +208,7 @@ def configure_jinja(app: Flask) -> None:
         current_locale=i18n.current_locale_code,
     )
     app.jinja_env.filters["datetime"] = i18n.format_instant
+    app.jinja_env.filters["span"] = i18n.format_span
     app.jinja_env.filters["date"] = i18n.format_day
     app.jinja_env.filters["iso_datetime"] = i18n.format_iso_instant
     app.jinja_env.filters["country_label"] = i18n.country_name

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pycountry
 from babel import Locale
+from babel import dates as babel_dates
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 
@@ -119,6 +120,22 @@ def language_choices() -> list[tuple[str, str]]:
 def format_instant(value: datetime | None, fmt: str = "medium") -> str:
     """An instant in the viewer's time zone."""
     return format_datetime(value, fmt) if value else ""
+
+
+def format_span(start: datetime | None, end: datetime | None) -> str:
+    """A start–end range in the viewer's time zone and locale, the date once when both
+    fall on the same local day ("Dec 8, 2026, 2:00 – 3:00 PM"; CLDR interval formats)."""
+    if start is None or end is None:
+        return format_instant(start or end)
+    locale, zone = get_locale() or Locale("en"), get_timezone()
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    if local_start.date() == local_end.date():
+        twelve_hours = "h" in locale.time_formats["short"].pattern
+        times = babel_dates.format_interval(
+            local_start, local_end, "hm" if twelve_hours else "Hm", tzinfo=zone, locale=locale
+        )
+        return f"{format_date(local_start, 'medium')}, {times}"
+    return f"{format_datetime(start, 'medium')} – {format_datetime(end, 'medium')}"
 
 
 def format_iso_instant(value: str | None, fmt: str = "medium") -> str:
