@@ -123,8 +123,8 @@ def format_instant(value: datetime | None, fmt: str = "medium") -> str:
 
 
 def format_span(start: datetime | None, end: datetime | None) -> str:
-    """A start–end range in the viewer's time zone and locale, the date once when both
-    fall on the same local day ("Dec 8, 2026, 2:00 – 3:00 PM"; CLDR interval formats)."""
+    """A start to end range in the viewer's time zone and locale, the date once when both
+    fall on the same local day ("Dec 8, 2026, 2:00 to 3:00 PM" with CLDR's dash)."""
     if start is None or end is None:
         return format_instant(start or end)
     locale, zone = get_locale() or Locale("en"), get_timezone()
@@ -135,7 +135,7 @@ def format_span(start: datetime | None, end: datetime | None) -> str:
             local_start, local_end, "hm" if twelve_hours else "Hm", tzinfo=zone, locale=locale
         )
         return f"{format_date(local_start, 'medium')}, {times}"
-    return f"{format_datetime(start, 'medium')} – {format_datetime(end, 'medium')}"
+    return f"{format_datetime(start, 'medium')} \u2013 {format_datetime(end, 'medium')}"
 
 
 def format_iso_instant(value: str | None, fmt: str = "medium") -> str:
