@@ -306,9 +306,31 @@ def can_view_event(user: Any, event: Any) -> bool:
         return True
     if _is_invited(user, event):
         return True
-    if event.visibility == "members":
-        return any(role_in(user, network) is not None for network in event.networks)
-    return False
+    if event.visibility == "members" and any(
+        role_in(user, network) is not None for network in event.networks
+    ):
+        return True
+    return _takes_part_in_linked_cohort(user, event)
+
+
+def _takes_part_in_linked_cohort(user: Any, event: Any) -> bool:
+    """The trainers and the trainees (with an account) of a training cohort linked to the
+    event see it, whatever their networks: it is their course's session."""
+    if not is_signed_in(user) or user.id is None:
+        return False
+    from sqlalchemy import exists, or_, select
+
+    from network.extensions import db
+    from network.models.training import Cohort, Enrolment, cohort_trainers
+
+    trainer = exists().where(
+        cohort_trainers.c.cohort_id == Cohort.id, cohort_trainers.c.user_id == user.id
+    )
+    trainee = exists().where(Enrolment.cohort_id == Cohort.id, Enrolment.user_id == user.id)
+    found = db.session.scalar(
+        select(Cohort.id).where(Cohort.event_id == event.id, or_(trainer, trainee)).limit(1)
+    )
+    return found is not None
 
 
 def can_register_for_event(user: Any, event: Any) -> bool:

@@ -31,7 +31,7 @@ from network.blueprints.utils import require
 from network.errors import ValidationError
 from network.models.calendar import Event
 from network.services import calendar as cal
-from network.services import calendar_ics
+from network.services import calendar_ics, training
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
@@ -266,6 +266,7 @@ def _render_event(event: Event, errors: dict[str, str] | None = None, code: int 
     return render_template(
         "calendar/show.html",
         event=event,
+        cohorts=training.cohorts_of_event(event.id, current_user),
         viewer_tz=viewer_tz,
         zones_differ=cal.zones_differ(event, viewer_tz),
         next_occurrences=next_ones,

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.routing import BuildError
 
 from network import i18n, policy
 from network.blueprints.utils import download, require
@@ -109,6 +107,7 @@ def programme(programme_id: int):  # type: ignore[no-untyped-def]
     readable = {c.id for c in training.visible_cohorts(current_user, found)}
     return render_template(
         "training/programme.html",
+        linkable_events=training.linkable_events(found),
         programme=found,
         manages=manages,
         roots=roots,
@@ -253,7 +252,8 @@ def cohort(cohort_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "training/cohort.html",
         cohort=found,
-        event_url=_calendar_event_url(found.event_id),
+        event=training.cohort_event(found, current_user),
+        linkable_events=training.linkable_events(found.programme),
         programme=found.programme,
         enrolments=enrolments,
         progress=training.progress_map(enrolments),
@@ -269,24 +269,6 @@ def cohort(cohort_id: int):  # type: ignore[no-untyped-def]
         genders=training.gender_choices(),
         statuses=[(s.value, training.status_label(s)) for s in training.ProgressStatus],
     )
-
-
-def _calendar_event_url(event_id: int | None) -> str | None:
-    """The calendar's page of the cohort's event, when the calendar is installed (it is
-    a separate domain: the cohort keeps only the event's id)."""
-    if event_id is None:
-        return None
-    for rule in current_app.url_map.iter_rules():
-        if (
-            rule.rule.startswith("/calendar/events/<")
-            and rule.rule.endswith(">")
-            and len(rule.arguments) == 1
-        ):
-            try:
-                return url_for(rule.endpoint, **{next(iter(rule.arguments)): event_id})
-            except BuildError:
-                return None
-    return None
 
 
 @bp.post("/cohorts/<int:cohort_id>/edit")

@@ -439,7 +439,7 @@ def create_cohort(user: Any, programme: Programme, data: Mapping[str, Any]) -> C
     cascade = bool(data.get("cascade")) or not policy.can_manage_programme(user, programme)
     if cascade and not policy.can_lead_cascade(user, programme):
         raise Forbidden(_("Only a trainer certified in this programme records a cascade."))
-    cohort = Cohort(programme_id=programme.id, **_cohort_values(data))
+    cohort = Cohort(programme_id=programme.id, **_cohort_values(data, programme))
     if cascade:
         cohort.parent_trainer_id = user.id
         cohort.trainers = [db.session.get(User, user.id)]
@@ -453,25 +453,61 @@ def update_cohort(user: Any, cohort: Cohort, data: Mapping[str, Any]) -> None:
     ``ValidationError``; nothing is changed then."""
     if not policy.can_manage_cohort(user, cohort):
         raise Forbidden()
-    values = _cohort_values(data)
+    values = _cohort_values(data, cohort.programme)
     for name, value in values.items():
         setattr(cohort, name, value)
     db.session.commit()
 
 
-def _cohort_values(data: Mapping[str, Any]) -> dict[str, Any]:
+def _cohort_values(data: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
     starts_on, ends_on = _date(data, "starts_on"), _date(data, "ends_on")
     if ends_on < starts_on:
         raise ValidationError(fields={"ends_on": _("The end is before the start.")})
     event_id = data.get("event_id")
+    event_id = None if event_id in (None, "") else _int_in(data, "event_id", 1, 2**31 - 1, 0)
+    if event_id is not None and event_id not in {e.id for e in linkable_events(programme)}:
+        raise ValidationError(
+            fields={"event_id": _("Choose an event that the programme's network organises.")}
+        )
     return {
         "title": _text(data, "title", MAX_TITLE, required=True),
         "starts_on": starts_on,
         "ends_on": ends_on,
         "place": _text(data, "place", MAX_TITLE),
         "online": str(data.get("online", "")).lower() in {"1", "true", "on", "yes", "y"},
-        "event_id": None if event_id in (None, "") else _int_in(data, "event_id", 1, 2**31 - 1, 0),
+        "event_id": event_id,
     }
+
+
+def linkable_events(programme: Programme) -> list[Any]:
+    """The calendar events a cohort of ``programme`` may be linked to: those its network
+    organises (trainings first, then by date)."""
+    from network.models.calendar import Event, event_networks
+
+    events = db.session.scalars(
+        select(Event)
+        .join(event_networks, event_networks.c.event_id == Event.id)
+        .where(event_networks.c.network_id == programme.network_id)
+        .order_by(Event.starts_at)
+    )
+    return sorted(events, key=lambda e: e.kind != "training")
+
+
+def cohort_event(cohort: Cohort, user: Any) -> Any:
+    """The calendar event of the cohort, if it has one that ``user`` may see."""
+    from network.models.calendar import Event
+
+    event = db.session.get(Event, cohort.event_id) if cohort.event_id else None
+    return event if event is not None and policy.can_view_event(user, event) else None
+
+
+def cohorts_of_event(event_id: int, user: Any) -> list[Cohort]:
+    """The cohorts linked to a calendar event that ``user`` may see (the event's page
+    links to them)."""
+    found = db.session.scalars(
+        select(Cohort).where(Cohort.event_id == event_id).order_by(Cohort.id)
+    )
+    return [c for c in found if policy.can_read_cohort(user, c)]
 
 
 def add_trainer(user: Any, cohort: Cohort, email: Any) -> User:
