@@ -126,6 +126,10 @@ def configure_blueprints(app: Flask) -> None:
     from network.blueprints import audit as audit_views
 
     app.register_blueprint(audit_views.bp)
+    from network.blueprints import consultations as consultation_views
+
+    app.register_blueprint(consultation_views.bp)
+    app.register_blueprint(consultation_views.api_bp)
 
 
 def configure_realtime(app: Flask) -> None:
@@ -137,6 +141,8 @@ def configure_realtime(app: Flask) -> None:
         cors_allowed_origins=app.config["SOCKET_ALLOWED_ORIGINS"],
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         manage_session=False,
+        ping_interval=app.config["SOCKET_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKET_PING_TIMEOUT"],
     )
     register_handlers()
 

@@ -8,6 +8,12 @@ from network.models.cases import (
     OffenceSeriousness,
     ProceedingsStage,
 )
+from network.models.consultations import (
+    Consultation,
+    ConsultationParticipant,
+    ConsultationStatus,
+    ParticipantState,
+)
 from network.models.directory import (
     ContactPoint,
     ContactPointAttribute,
@@ -49,6 +55,9 @@ __all__ = [
     "Channel",
     "ChannelKind",
     "ChannelMember",
+    "Consultation",
+    "ConsultationParticipant",
+    "ConsultationStatus",
     "ContactPoint",
     "ContactPointAttribute",
     "DirectoryRevision",
@@ -63,6 +72,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "OffenceSeriousness",
+    "ParticipantState",
     "ProceedingsStage",
     "ReadMarker",
     "Role",
