@@ -111,7 +111,14 @@
       }
     }
     if (waitingList) {
-      waitingList.replaceChildren(...(event.waiting || []).map((p) => person(p, isModerator)));
+      const waiting = event.waiting || [];
+      waitingList.replaceChildren(...waiting.map((p) => person(p, isModerator)));
+      if (!waiting.length) {
+        const li = document.createElement("li");
+        li.className = "muted";
+        li.textContent = label("labelNobodyWaiting");
+        waitingList.append(li);
+      }
     }
     // A peer who left the room leaves the call.
     for (const id of Array.from(peers.keys())) {
