@@ -348,6 +348,7 @@ def create_consultation(
     origin_channel_id: Any = None,
     calendar_event_id: Any = None,
     scheduled_at: datetime | None = None,
+    notify: bool = True,
 ) -> Consultation:
     """Open a consultation with ``actor`` as its moderator and invite the participants
     (each gets a knock, and an e-mail when they have no live connection).
@@ -355,8 +356,9 @@ def create_consultation(
     From a case (``case_id``) or a case channel / direct conversation
     (``origin_channel_id``): the actor writes there and invites its members. Otherwise
     anyone who may start conversations invites people they can reach. A consultation with
-    a ``scheduled_at`` in the future opens then. Raises ``ValidationError``, ``Forbidden``
-    or ``NotFound``.
+    a ``scheduled_at`` in the future opens then (a calendar event's room: pass its
+    ``calendar_event_id``); ``notify=False`` knocks nobody (demo data). Raises
+    ``ValidationError``, ``Forbidden`` or ``NotFound``.
     """
     from network.services import cases
 
@@ -446,7 +448,7 @@ def create_consultation(
     )
     db.session.commit()
     log.info("user %s opened consultation %s", actor.id, consultation.id)
-    for i in ids:
+    for i in ids if notify else []:
         knock(consultation, allowed[i], actor)
     return consultation
 
