@@ -32,6 +32,18 @@ bp = Blueprint("consultations", __name__, url_prefix="/consultations")
 api_bp = Blueprint("api_consultations", __name__, url_prefix="/api/v1")
 
 
+@bp.app_context_processor
+def _consultation_helpers() -> dict[str, Any]:
+    """For the case page and the channel page: the rooms started from there."""
+    return {
+        "consultations_of": lambda channel: consultations.consultations_for_channel(
+            channel, current_user
+        ),
+        "consultation_status_label": consultations.status_label,
+        "consultation_of_channel": consultations.consultation_of_channel,
+    }
+
+
 @bp.before_request
 @login_required
 def _signed_in() -> None:

@@ -298,6 +298,13 @@ def consultations_for_channel(channel: Channel, user: Any) -> list[Consultation]
     return [c for c in db.session.scalars(query) if policy.can_read_consultation(user, c)]
 
 
+def consultation_of_channel(channel: Channel) -> Consultation | None:
+    """The consultation whose room's channel this is (a consultation channel), or None."""
+    if channel.kind != ChannelKind.CONSULTATION.value:
+        return None
+    return db.session.scalar(select(Consultation).where(Consultation.channel_id == channel.id))
+
+
 # --- Creating and inviting ---------------------------------------------------------------
 
 

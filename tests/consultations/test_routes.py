@@ -134,3 +134,17 @@ def test_the_door_and_the_transcripts(client, login, desk):
     assert "<strong>Agreed</strong>" in printable
     room = client.get(f"/consultations/{found.id}").get_data(as_text=True)
     assert 'data-ended="true"' in room
+
+
+def test_the_case_page_and_channels_link_to_their_rooms(client, login, desk):
+    found = consultations.create_consultation(
+        desk.owner, "Stage two", [desk.member.id], case_id=desk.case.id
+    )
+    login(client, desk.owner)
+    case_page = client.get(f"/cases/{desk.case.id}").get_data(as_text=True)
+    assert f"/consultations/{found.id}" in case_page
+    assert "Stage two" in case_page
+    channel_page = client.get(f"/channels/{desk.case.channel_id}").get_data(as_text=True)
+    assert f"/consultations/{found.id}" in channel_page
+    room_channel = client.get(f"/channels/{found.channel_id}").get_data(as_text=True)
+    assert f"/consultations/{found.id}" in room_channel

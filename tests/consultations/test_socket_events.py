@@ -195,3 +195,19 @@ def test_removal_from_the_case_cuts_the_socket_off(app, login, desk, room):
     assert _call(a, "send", channel_id=room.channel_id, client_id=client_id(), body="after")["ok"]
     assert _events(b, "message") == []
     assert not _call(b, "consultation_join", consultation_id=room.id, after_seq=0)["ok"]
+
+
+def test_signals_and_events_are_held_to_size_limits(app, login, desk, room):
+    consultations.admit(room.id, desk.owner, desk.member.id)
+    a = _socket(app, login, desk.owner)
+    b = _socket(app, login, desk.member)
+    for s in (a, b):
+        assert _call(s, "consultation_join", consultation_id=room.id, after_seq=0)["ok"]
+    big = {"type": "offer", "sdp": "x" * (consultations.MAX_SIGNAL_BYTES + 10)}
+    ack = _call(a, "signal", consultation_id=room.id, to=desk.member.id, data=big)
+    assert ack["error"]["code"] == "validation_error"
+    huge = {"type": "offer", "sdp": "x" * (70 * 1024)}
+    ack = _call(a, "signal", consultation_id=room.id, to=desk.member.id, data=huge)
+    assert ack["error"]["code"] == "too_large"
+    b.get_received()
+    assert _events(b, "signal") == []
