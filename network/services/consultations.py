@@ -723,11 +723,31 @@ def check_signal(data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     if "sdp" in payload and not isinstance(payload["sdp"], str):
         raise ValidationError(fields={"data": _("Not a WebRTC signal.")})
     candidate = payload.get("candidate")
-    if candidate is not None and not isinstance(candidate, dict):
+    if candidate is not None and not _is_candidate(candidate):
         raise ValidationError(fields={"data": _("Not a WebRTC signal.")})
     if len(json.dumps(payload)) > MAX_SIGNAL_BYTES:
         raise ValidationError(fields={"data": _("This signal is too large.")})
     return to, payload
+
+
+_CANDIDATE_FIELDS = {
+    "candidate": str,
+    "sdpMid": (str, type(None)),
+    "sdpMLineIndex": (int, type(None)),
+    "usernameFragment": (str, type(None)),
+}
+
+
+def _is_candidate(value: Any) -> bool:
+    """An RTCIceCandidateInit: known fields of the right types only."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("candidate"), str)
+        and all(
+            key in _CANDIDATE_FIELDS and isinstance(item, _CANDIDATE_FIELDS[key])
+            for key, item in value.items()
+        )
+    )
 
 
 def signal_targets(consultation: Consultation, sender: Any, sid: str, to: int) -> list[str]:

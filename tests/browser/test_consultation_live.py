@@ -126,6 +126,16 @@ def test_two_members_meet_with_video_and_the_transcript_shows_them(media_page, s
         expect(transcript).to_contain_text("joined")
     _shot(moderator, tmp_path, "room")
 
+    # The guest's connection drops; what is said meanwhile comes back on reconnect.
+    guest.evaluate("window.networkRealtime.socket.disconnect()")
+    expect(guest.locator(".notifications-link[data-live='true']")).not_to_be_attached()
+    moderator.get_by_label("Message").fill("Said while you were away.")
+    moderator.get_by_role("button", name="Send").click()
+    expect(moderator.locator(".js-room-messages")).to_contain_text("Said while you were away.")
+    expect(guest.locator(".js-room-messages")).not_to_contain_text("Said while you were away.")
+    guest.evaluate("window.networkRealtime.socket.connect()")
+    expect(guest.locator(".js-room-messages")).to_contain_text("Said while you were away.")
+
     # Ending: read-only for both, the printable transcript keeps everything.
     moderator.once("dialog", lambda dialog: dialog.accept())
     moderator.get_by_role("button", name="End the consultation").click()

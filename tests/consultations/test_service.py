@@ -178,12 +178,24 @@ def test_from_a_direct_conversation(desk):
 def test_signals_are_checked_for_shape_and_size():
     good = {"consultation_id": 1, "to": 2, "data": {"type": "offer", "sdp": "v=0"}}
     assert consultations.check_signal(good) == (2, good["data"])
+    candidate = {
+        "type": "candidate",
+        "candidate": {
+            "candidate": "candidate:1 1 udp 1 10.0.0.1 5000 typ host",
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+            "usernameFragment": None,
+        },
+    }
+    assert consultations.check_signal({"to": 3, "data": candidate}) == (3, candidate)
     for bad in (
         {"to": "2", "data": {"type": "offer"}},
         {"to": 2, "data": {"type": "script"}},
         {"to": 2, "data": {"type": "offer", "sdp": 5}},
         {"to": 2, "data": {"type": "offer", "extra": 1}},
         {"to": 2, "data": {"type": "candidate", "candidate": "x"}},
+        {"to": 2, "data": {"type": "candidate", "candidate": {"candidate": 1}}},
+        {"to": 2, "data": {"type": "candidate", "candidate": {"candidate": "", "x": "y"}}},
         {"to": 2, "data": {"type": "offer", "sdp": "x" * (consultations.MAX_SIGNAL_BYTES + 1)}},
     ):
         with pytest.raises(ValidationError):

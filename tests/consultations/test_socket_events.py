@@ -211,3 +211,25 @@ def test_signals_and_events_are_held_to_size_limits(app, login, desk, room):
     assert ack["error"]["code"] == "too_large"
     b.get_received()
     assert _events(b, "signal") == []
+
+
+def test_voice_and_video_stop_at_a_mesh_of_four(app, login, desk, make_user):
+    extra = [make_user("contact_point", desk.network) for _ in range(3)]
+    messaging.add_members(desk.case.channel_id, desk.owner, [u.id for u in extra])
+    people = [desk.member, *extra]
+    found = consultations.create_consultation(
+        desk.owner, "Five", [u.id for u in people], case_id=desk.case.id
+    )
+    for person in people:
+        consultations.admit(found.id, desk.owner, person.id)
+    sockets = [_socket(app, login, u) for u in [desk.owner, *people]]
+    offer = {"type": "offer", "sdp": "v=0"}
+    for socket in sockets[:4]:
+        assert _call(socket, "consultation_join", consultation_id=found.id, after_seq=0)["ok"]
+    assert _call(sockets[0], "signal", consultation_id=found.id, to=desk.member.id, data=offer)[
+        "ok"
+    ]
+    assert _call(sockets[4], "consultation_join", consultation_id=found.id, after_seq=0)["ok"]
+    ack = _call(sockets[0], "signal", consultation_id=found.id, to=desk.member.id, data=offer)
+    assert ack["error"]["code"] == "validation_error"
+    assert "up to 4 people" in ack["error"]["message"]
