@@ -77,6 +77,7 @@ def test_two_members_meet_with_video_and_the_transcript_shows_them(media_page, s
     moderator.get_by_role("link", name=CASE, exact=True).click()
     moderator.get_by_role("link", name="Start a consultation").click()
     moderator.get_by_label("Title").fill("Extradition: hearing date")
+    _shot(moderator, tmp_path, "start")
     moderator.get_by_role("button", name="Open the room and invite").click()
     expect(moderator.get_by_role("heading", name="Extradition: hearing date")).to_be_visible()
     room = moderator.locator("#consultation")
@@ -85,8 +86,12 @@ def test_two_members_meet_with_video_and_the_transcript_shows_them(media_page, s
     # The knock reaches the guest on the home page, as a toast.
     toast = guest.locator("#knock-toasts .toast")
     expect(toast).to_contain_text("Extradition: hearing date")
+    _shot(guest, tmp_path, "knock")
     toast.get_by_role("link", name="Join").click()
     expect(guest.locator(".js-waiting-notice")).to_be_visible()
+    expect(moderator.locator(".js-waiting .js-admit")).to_be_visible()
+    _shot(guest, tmp_path, "door")
+    _shot(moderator, tmp_path, "door-moderator")
 
     # The moderator admits from the door; the guest's page comes into the room.
     moderator.locator(".js-waiting .js-admit").click()
