@@ -127,6 +127,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SOCKET_PING_INTERVAL": float(os.environ.get("NETWORK_SOCKET_PING_INTERVAL", 10)),
         "SOCKET_PING_TIMEOUT": float(os.environ.get("NETWORK_SOCKET_PING_TIMEOUT", 10)),
         "WEBRTC_ICE_SERVERS": json.loads(os.environ.get("NETWORK_WEBRTC_ICE_SERVERS") or "[]"),
+        # How often the server opens scheduled consultations whose start time has come.
+        "CONSULTATION_OPEN_SECONDS": float(os.environ.get("NETWORK_CONSULTATION_OPEN_SECONDS", 30)),
     }
     config.update(overrides)
     if not config["SECRET_KEY"]:

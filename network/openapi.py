@@ -289,6 +289,11 @@ _CONSULTATION_PATHS: dict[str, Any] = {
                                 "participants": {"type": "array", "items": {"type": "integer"}},
                                 "case_id": {"type": "integer"},
                                 "calendar_event_id": {"type": "integer"},
+                                "scheduled_at": {
+                                    "type": "string",
+                                    "format": "date-time",
+                                    "description": "opens then (knocking the invitees)",
+                                },
                             },
                         }
                     }

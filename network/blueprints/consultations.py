@@ -167,6 +167,7 @@ def api_create():  # type: ignore[no-untyped-def]
         data.get("participants"),
         case_id=data.get("case_id"),
         calendar_event_id=data.get("calendar_event_id"),
+        scheduled_at=consultations.parse_instant(data.get("scheduled_at"), "scheduled_at"),
     )
     body = {"id": found.id, "channel_id": found.channel_id}
     return jsonify(body), 201, {"Location": url_for("consultations.room", consultation_id=found.id)}

@@ -133,6 +133,31 @@ def register() -> None:
         return {"delivered": len(targets)}
 
     _chain_disconnect()
+    _start_opener()
+
+
+def _start_opener() -> None:
+    """In the real server (eventlet), open scheduled rooms at their start time: a green
+    thread looks every ``CONSULTATION_OPEN_SECONDS`` (30 s). Nowhere else: commands and
+    the threaded test app start no background work."""
+    middleware = getattr(socketio, "sockio_mw", None)
+    if socketio.async_mode != "eventlet" or middleware is None:
+        return
+    app = middleware.flask_app
+    interval = float(app.config.get("CONSULTATION_OPEN_SECONDS", 30))
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(interval)
+            with app.app_context():
+                try:
+                    consultations.open_due()
+                except Exception:
+                    log.exception("could not open the scheduled consultations")
+                finally:
+                    db.session.remove()
+
+    socketio.start_background_task(loop)
 
 
 def _on_disconnect(*_args: Any) -> None:

@@ -30,7 +30,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -305,6 +305,21 @@ def consultation_of_channel(channel: Channel) -> Consultation | None:
     return db.session.scalar(select(Consultation).where(Consultation.channel_id == channel.id))
 
 
+def parse_instant(value: Any, field_name: str) -> datetime | None:
+    """An ISO 8601 instant with its offset (API input), as UTC; None when absent."""
+    if value in (None, ""):
+        return None
+    try:
+        found = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        found = None
+    if found is None or found.tzinfo is None:
+        raise ValidationError(
+            fields={field_name: _("Give an ISO 8601 date and time with its offset.")}
+        )
+    return found.astimezone(UTC)
+
+
 # --- Creating and inviting ---------------------------------------------------------------
 
 
@@ -455,7 +470,8 @@ def create_consultation(
     )
     db.session.commit()
     log.info("user %s opened consultation %s", actor.id, consultation.id)
-    for i in ids if notify else []:
+    # A scheduled room knocks when it opens (``open_due``); the calendar invites before.
+    for i in ids if notify and not later else []:
         knock(consultation, allowed[i], actor)
     return consultation
 
@@ -644,8 +660,33 @@ def end(consultation_id: Any, actor: Any) -> Consultation:
 # --- Entering the room ---------------------------------------------------------------------
 
 
+def _open(consultation: Consultation) -> bool:
+    """Open a scheduled room now (once, whoever gets there first) and knock its invited
+    people; False when it was opened already."""
+    now = utcnow()
+    opened = db.session.execute(
+        update(Consultation)
+        .where(
+            Consultation.id == consultation.id,
+            Consultation.status == ConsultationStatus.SCHEDULED.value,
+        )
+        .values(status=ConsultationStatus.LIVE.value, started_at=now)
+    ).rowcount
+    db.session.commit()
+    if not opened:
+        return False
+    log.info("consultation %s opened at its start time", consultation.id)
+    actor = consultation.moderator
+    if actor is not None:
+        for participant in consultation.participants:
+            if participant.state == ParticipantState.INVITED.value:
+                knock(consultation, participant.user, actor)
+    return True
+
+
 def open_if_due(consultation: Consultation) -> None:
-    """A scheduled consultation opens at its start time (the first person to come)."""
+    """A scheduled consultation opens at its start time (the first person to come, or
+    ``open_due`` on the server's clock, whichever is first)."""
     if consultation.status != ConsultationStatus.SCHEDULED.value:
         return
     if consultation.scheduled_at is not None and consultation.scheduled_at > utcnow():
@@ -655,15 +696,23 @@ def open_if_due(consultation: Consultation) -> None:
                 when=i18n.format_instant(consultation.scheduled_at, "short"),
             )
         )
-    db.session.execute(
-        update(Consultation)
-        .where(
-            Consultation.id == consultation.id,
-            Consultation.status == ConsultationStatus.SCHEDULED.value,
+    _open(consultation)
+    db.session.refresh(consultation)
+
+
+def open_due() -> int:
+    """Open every scheduled room whose start time has come (the server runs this every
+    ``CONSULTATION_OPEN_SECONDS``); returns how many were opened."""
+    due = list(
+        db.session.scalars(
+            select(Consultation).where(
+                Consultation.status == ConsultationStatus.SCHEDULED.value,
+                Consultation.scheduled_at <= utcnow(),
+            )
         )
-        .values(status=ConsultationStatus.LIVE.value, started_at=utcnow())
     )
     db.session.commit()
+    return sum(_open(consultation) for consultation in due)
 
 
 def entry(consultation_id: Any, user: Any) -> tuple[Consultation, str]:

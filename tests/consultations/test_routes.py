@@ -148,3 +148,26 @@ def test_the_case_page_and_channels_link_to_their_rooms(client, login, desk):
     assert f"/consultations/{found.id}" in channel_page
     room_channel = client.get(f"/channels/{found.channel_id}").get_data(as_text=True)
     assert f"/consultations/{found.id}" in room_channel
+
+
+def test_the_api_takes_a_start_time(client, desk):
+    headers = bearer(desk.owner)
+    body = {"title": "Later", "participants": [desk.member.id], "case_id": desk.case.id}
+    bad = client.post(
+        "/api/v1/consultations", json={**body, "scheduled_at": "tomorrow"}, headers=headers
+    )
+    assert bad.status_code == 422
+    assert "scheduled_at" in bad.get_json()["error"]["fields"]
+    naive = client.post(
+        "/api/v1/consultations", json={**body, "scheduled_at": "2099-01-01T10:00"}, headers=headers
+    )
+    assert naive.status_code == 422
+    made = client.post(
+        "/api/v1/consultations",
+        json={**body, "scheduled_at": "2099-01-01T10:00:00+02:00"},
+        headers=headers,
+    )
+    assert made.status_code == 201
+    got = client.get(f"/api/v1/consultations/{made.get_json()['id']}", headers=headers).get_json()
+    assert got["status"] == "scheduled"
+    assert got["scheduled_at"] == "2099-01-01T08:00:00+00:00"

@@ -233,3 +233,31 @@ def test_voice_and_video_stop_at_a_mesh_of_four(app, login, desk, make_user):
     ack = _call(sockets[0], "signal", consultation_id=found.id, to=desk.member.id, data=offer)
     assert ack["error"]["code"] == "validation_error"
     assert "up to 4 people" in ack["error"]["message"]
+
+
+def test_a_scheduled_room_knocks_when_it_opens(app, login, desk):
+    from datetime import timedelta
+
+    from network.extensions import db
+    from network.models.base import utcnow
+
+    guest = _socket(app, login, desk.member)
+    found = consultations.create_consultation(
+        desk.owner,
+        "At ten",
+        [desk.member.id],
+        case_id=desk.case.id,
+        calendar_event_id=7,
+        scheduled_at=utcnow() + timedelta(minutes=5),
+    )
+    assert consultations.open_due() == 0
+    assert _events(guest, "knock") == []  # the calendar invites; the room knocks at opening
+    found.scheduled_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert consultations.open_due() == 1
+    assert consultations.open_due() == 0
+    [knock] = _events(guest, "knock")
+    assert knock["consultation_id"] == found.id
+    db.session.refresh(found)
+    assert found.status == "live"
+    assert found.started_at is not None

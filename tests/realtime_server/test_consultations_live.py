@@ -70,6 +70,7 @@ def consult_server(
         env["NETWORK_BASE_URL"] = url = f"http://127.0.0.1:{port}"
         env["NETWORK_SOCKET_PING_INTERVAL"] = PING_SECONDS
         env["NETWORK_SOCKET_PING_TIMEOUT"] = PING_SECONDS
+        env["NETWORK_CONSULTATION_OPEN_SECONDS"] = "0.5"
         _finish(_cli(env, "init"), "init")
         _finish(_cli(env, "seed-demo"), "seed-demo")
         tokens = _make_tokens(env, parallel=backend == "postgresql")
@@ -403,6 +404,41 @@ def test_a_member_removed_from_the_case_is_cut_off(consult_server, members):
         },
     )
     assert not ack["ok"]
+
+
+def test_a_scheduled_room_opens_at_its_start_and_knocks(consult_server, members):
+    """The server opens a scheduled room by itself when its start time comes (a calendar
+    event's room) and knocks the invitees who are connected."""
+    from datetime import UTC, datetime, timedelta
+
+    guest = members("coordinator")
+    guest_id = _me(consult_server, "coordinator")
+    case = _case_room(consult_server, ["coordinator"])["case"]
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    created = _rest(
+        consult_server,
+        "sender",
+        "POST",
+        "/consultations",
+        {
+            "title": "Scheduled hearing",
+            "participants": [guest_id],
+            "case_id": case["id"],
+            "calendar_event_id": 99,
+            "scheduled_at": start.isoformat(),
+        },
+    )
+    assert (
+        _rest(consult_server, "sender", "GET", f"/consultations/{created['id']}")["status"]
+        == "scheduled"
+    )
+    wait_until(
+        lambda: any(k["consultation_id"] == created["id"] for k in guest.got("knock")),
+        "the knock at the start time",
+    )
+    room = _rest(consult_server, "sender", "GET", f"/consultations/{created['id']}")
+    assert room["status"] == "live"
+    assert datetime.fromisoformat(room["started_at"]) >= start
 
 
 def test_a_foreign_origin_is_refused(consult_server):
