@@ -122,7 +122,7 @@ def register() -> None:
 
     @handler("signal")
     def signal(user: Any, data: dict[str, Any]) -> dict[str, Any]:
-        consultation = consultations._load(data.get("consultation_id"))
+        consultation = consultations.find(data.get("consultation_id"))
         if consultation is None:
             raise NotFound(_("No such consultation."))
         to, payload = consultations.check_signal(data)

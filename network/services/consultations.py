@@ -206,7 +206,8 @@ def room_of(consultation_id: int) -> str:
 # --- Reading ----------------------------------------------------------------------------
 
 
-def _load(consultation_id: Any) -> Consultation | None:
+def find(consultation_id: Any) -> Consultation | None:
+    """A consultation by id, without any access check (the caller asks the policy)."""
     if not isinstance(consultation_id, int) or isinstance(consultation_id, bool):
         raise ValidationError(fields={"consultation_id": _("A consultation id is a whole number.")})
     return db.session.get(Consultation, consultation_id)
@@ -215,7 +216,7 @@ def _load(consultation_id: Any) -> Consultation | None:
 def get_consultation(consultation_id: Any, user: Any) -> Consultation:
     """A consultation the user may read (its page); any other answers 404. Raises
     ``NotFound`` or ``ValidationError``."""
-    found = _load(consultation_id)
+    found = find(consultation_id)
     if found is None or not policy.can_read_consultation(user, found):
         if found is not None and policy.is_signed_in(user):
             audit.record(
@@ -529,7 +530,8 @@ def invite(consultation_id: Any, actor: Any, user_ids: Any) -> list[User]:
         raise ValidationError(
             fields={"participants": _("Some of the people chosen cannot be invited.")}
         )
-    if len(consultation.participants) + len(ids) > MAX_PARTICIPANTS + 10:
+    current = [p for p in consultation.participants if p.state != ParticipantState.REMOVED]
+    if len(current) + len(ids) > MAX_PARTICIPANTS:
         raise ValidationError(
             fields={
                 "participants": _("A consultation has at most %(n)d people.", n=MAX_PARTICIPANTS)

@@ -261,3 +261,30 @@ def test_a_scheduled_room_knocks_when_it_opens(app, login, desk):
     db.session.refresh(found)
     assert found.status == "live"
     assert found.started_at is not None
+
+
+def test_the_moderator_invites_more_people_and_again_someone_removed(app, login, desk, room):
+    from network.models.consultations import ParticipantState
+
+    messaging.add_members(desk.case.channel_id, desk.owner, [desk.bystander.id])
+    moderator = _socket(app, login, desk.owner)
+    newcomer = _socket(app, login, desk.bystander)
+    ack = _call(
+        moderator, "consultation_invite", consultation_id=room.id, user_ids=[desk.bystander.id]
+    )
+    assert ack == {"ok": True, "invited": [desk.bystander.id]}
+    assert [k["consultation_id"] for k in _events(newcomer, "knock")] == [room.id]
+    # Not twice, nobody outside the case, and only by the moderator.
+    for user_ids in ([desk.bystander.id], [desk.outsider.id], [desk.coordinator.id]):
+        assert not _call(
+            moderator, "consultation_invite", consultation_id=room.id, user_ids=user_ids
+        )["ok"]
+    assert not _call(
+        newcomer, "consultation_invite", consultation_id=room.id, user_ids=[desk.member.id]
+    )["ok"]
+    consultations.remove(room.id, desk.owner, desk.bystander.id)
+    assert _call(
+        moderator, "consultation_invite", consultation_id=room.id, user_ids=[desk.bystander.id]
+    )["ok"]
+    db_room = consultations.find(room.id)
+    assert db_room.participant_for(desk.bystander.id).state == ParticipantState.INVITED.value
