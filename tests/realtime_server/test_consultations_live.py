@@ -334,9 +334,11 @@ time.sleep(600)
 """
 
 
-def test_presence_is_right_after_a_client_stops_answering(consult_server, members):
+@pytest.mark.parametrize("how", [signal.SIGSTOP, signal.SIGKILL], ids=["frozen", "killed"])
+def test_presence_is_right_after_a_client_stops_answering(consult_server, members, how):
     """A client process frozen (SIGSTOP: its TCP connection stays open but silent, as when
-    a laptop sleeps or a network drops) leaves the room by the heartbeat timeout."""
+    a laptop sleeps or a network drops) leaves the room by the heartbeat timeout; a client
+    process killed (SIGKILL: the kernel closes its socket) leaves at once."""
     moderator, _guest, room = _admitted(consult_server, members, "secretariat")
     _guest.close()
     process = subprocess.Popen(
@@ -357,10 +359,10 @@ def test_presence_is_right_after_a_client_stops_answering(consult_server, member
         assert process.stdout.readline().strip() == "joined"
         both = sorted([_me(consult_server, "sender"), room["ids"]["secretariat"]])
         wait_until(lambda: moderator.online() == both, "the silent client in the room")
-        process.send_signal(signal.SIGSTOP)
+        process.send_signal(how)
         wait_until(
             lambda: moderator.online() == [_me(consult_server, "sender")],
-            "the frozen client dropped by the heartbeat",
+            "the crashed client dropped (heartbeat or closed socket)",
             seconds=10,
         )
         history = consult_server.history("sender", room["channel_id"], 0)
