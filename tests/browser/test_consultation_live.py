@@ -101,18 +101,27 @@ def test_two_members_meet_with_video_and_the_transcript_shows_them(media_page, s
     expect(moderator.locator(".js-presence li")).to_have_count(2)
     expect(guest.locator(".js-presence li")).to_have_count(2)
 
-    # Video: both start, both peer connections reach "connected".
+    # Video: both start (the guest on a weak line, audio only), both peer connections
+    # reach "connected".
     moderator.get_by_role("button", name="Start video").click()
+    guest.get_by_label("Audio only").check()
     guest.get_by_role("button", name="Start video").click()
     expect(room).to_have_attribute("data-peers-connected", "1", timeout=20_000)
     expect(guest_room).to_have_attribute("data-peers-connected", "1", timeout=20_000)
     expect(moderator.locator(".video-tile[data-peer-state='connected']")).to_have_count(1)
     expect(guest.locator(".video-tile[data-peer-state='connected']")).to_have_count(1)
-    # The remote video actually plays frames of the fake camera.
-    moderator.wait_for_function(
+    # The guest sees the moderator's fake camera; the moderator gets the guest's sound only.
+    guest.wait_for_function(
         "() => { const v = document.querySelector('.video-tile[data-peer-id] video');"
         " return v && v.videoWidth > 0 && v.readyState >= 2; }"
     )
+    tracks = moderator.evaluate(
+        "() => document.querySelector('.video-tile[data-peer-id] video').srcObject"
+        ".getTracks().map((t) => t.kind).sort()"
+    )
+    assert tracks == ["audio"]
+    expect(guest.get_by_role("button", name="Camera off")).to_be_hidden()
+    expect(guest.locator(".video-self")).to_be_hidden()
     # Camera off keeps the call.
     moderator.get_by_role("button", name="Camera off").click()
     expect(moderator.get_by_role("button", name="Camera off")).to_have_attribute(
