@@ -139,6 +139,10 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(training_views.bp)
     app.register_blueprint(training_views.public)
     app.register_blueprint(api_training.bp)
+    from network.blueprints import consultations as consultation_views
+
+    app.register_blueprint(consultation_views.bp)
+    app.register_blueprint(consultation_views.api_bp)
 
 
 def configure_realtime(app: Flask) -> None:
@@ -163,6 +167,8 @@ def configure_realtime(app: Flask) -> None:
         cors_allowed_origins=app.config["SOCKET_ALLOWED_ORIGINS"],
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         manage_session=False,
+        ping_interval=app.config["SOCKET_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKET_PING_TIMEOUT"],
     )
     register_handlers()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -128,6 +129,14 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # (network.server) asks for eventlet after monkey-patching.
         "SOCKETIO_ASYNC_MODE": os.environ.get("NETWORK_SOCKETIO_ASYNC_MODE", "threading"),
         "TESTING": False,
+        # Live consultations: the Engine.IO heartbeat decides how soon a crashed client
+        # leaves a room's presence (interval + timeout); STUN/TURN servers for WebRTC as a
+        # JSON list of RTCIceServer objects, none by default (nothing outside is contacted).
+        "SOCKET_PING_INTERVAL": float(os.environ.get("NETWORK_SOCKET_PING_INTERVAL", 10)),
+        "SOCKET_PING_TIMEOUT": float(os.environ.get("NETWORK_SOCKET_PING_TIMEOUT", 10)),
+        "WEBRTC_ICE_SERVERS": json.loads(os.environ.get("NETWORK_WEBRTC_ICE_SERVERS") or "[]"),
+        # How often the server opens scheduled consultations whose start time has come.
+        "CONSULTATION_OPEN_SECONDS": float(os.environ.get("NETWORK_CONSULTATION_OPEN_SECONDS", 30)),
     }
     config.update(overrides)
     if not config["SECRET_KEY"]:

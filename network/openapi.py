@@ -270,6 +270,69 @@ _CASE_PATHS: dict[str, Any] = {
 }
 
 
+# --- Live consultations (network/blueprints/consultations.py) -------------------------------
+_CONSULTATION_PATHS: dict[str, Any] = {
+    "/consultations": {
+        "post": {
+            "summary": "Open a live consultation with the caller as moderator and invite "
+            "people (each gets a live knock, or an e-mail when not connected). With "
+            "case_id: the caller writes in the case and invites its members.",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["title", "participants"],
+                            "properties": {
+                                "title": {"type": "string", "maxLength": 200},
+                                "participants": {"type": "array", "items": {"type": "integer"}},
+                                "case_id": {"type": "integer"},
+                                "calendar_event_id": {"type": "integer"},
+                                "scheduled_at": {
+                                    "type": "string",
+                                    "format": "date-time",
+                                    "description": "opens then (knocking the invitees)",
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "Created",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["id", "channel_id"],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "channel_id": {"type": "integer"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "403": {"description": "Forbidden"},
+                "404": {"description": "No such case"},
+                "422": {"description": "Invalid"},
+            },
+        }
+    },
+    "/consultations/{id}": {
+        "get": {
+            "summary": "A consultation: status, moderator, participants and their state",
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": _ok({"type": "object"}),
+        }
+    },
+}
+
+
 def _json_body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     return {
         "required": True,
@@ -731,6 +794,7 @@ def document() -> dict[str, Any]:
             **_CASE_PATHS,
             **_EVENT_PATHS,
             **_TRAINING_PATHS,
+            **_CONSULTATION_PATHS,
             "/networks": {"get": {"summary": "Networks", "responses": _ok(_list_of("Network"))}},
             "/contact-points": {
                 "get": {

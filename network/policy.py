@@ -459,3 +459,86 @@ def can_download_material(user: Any, material: Any) -> bool:
 def training_programme_network_ids(user: Any) -> set[int] | None:
     """Networks whose programmes ``user`` may list as a member; ``None`` means all."""
     return readable_network_ids(user)
+
+
+# --- Live consultations (issue 6) -------------------------------------------------------------
+# A consultation room is as confidential as where it was started from. It is opened from a
+# case channel or a direct conversation by a member who may write there, or through the API
+# by anyone who may start conversations. Invited people wait until the moderator admits
+# them; admitted people are the members of the room's channel. When the room belongs to a
+# case, every right below also needs the case itself: a person removed from the case loses
+# the room at once (and a moderator who leaves the case no longer moderates).
+
+
+def can_start_consultation(user: Any) -> bool:
+    """A consultation through the API without a case: whoever may start conversations."""
+    return can_start_direct_conversation(user)
+
+
+def can_start_consultation_from(user: Any, channel: Channel) -> bool:
+    """From a case channel or a direct conversation: its members who may write in it."""
+    return channel.kind in {"case", "direct"} and can_write_channel(user, channel)
+
+
+def _keeps_case(user: Any, consultation: Any) -> bool:
+    case = consultation.case
+    return case is None or can_read_case(user, case)
+
+
+def is_consultation_moderator(user: Any, consultation: Any) -> bool:
+    return (
+        is_signed_in(user)
+        and consultation.moderator_id is not None
+        and consultation.moderator_id == user.id
+        and _keeps_case(user, consultation)
+    )
+
+
+def can_moderate_consultation(user: Any, consultation: Any) -> bool:
+    """Invite, admit, remove and end: the moderator, while the room is not ended."""
+    return not consultation.is_ended and is_consultation_moderator(user, consultation)
+
+
+def can_join_consultation(user: Any, consultation: Any) -> bool:
+    """Enter the live room (presence, messages, voice and video): its admitted members,
+    while it is not ended and they still belong to its case."""
+    if consultation.is_ended or not _keeps_case(user, consultation):
+        return False
+    return is_channel_member(user, consultation.channel)
+
+
+def can_wait_for_consultation(user: Any, consultation: Any) -> bool:
+    """Knock at the door (wait to be admitted): an invited person."""
+    if consultation.is_ended or not is_signed_in(user) or not _keeps_case(user, consultation):
+        return False
+    participant = consultation.participant_for(user.id)
+    return participant is not None and participant.state == "invited"
+
+
+def can_be_invited_to_consultation(person: Any, consultation: Any) -> bool:
+    """Who may be invited: any active account; for a case's room, the case's members."""
+    return is_signed_in(person) and _keeps_case(person, consultation)
+
+
+def can_read_consultation(user: Any, consultation: Any) -> bool:
+    """The room's page and its transcript: its members, invited people (the door), and,
+    when it belongs to a case, the case's members (the record stays with the case)."""
+    if not is_signed_in(user):
+        return False
+    if consultation.case is not None and can_read_case(user, consultation.case):
+        return True
+    if not _keeps_case(user, consultation):
+        return False
+    return is_channel_member(user, consultation.channel) or can_wait_for_consultation(
+        user, consultation
+    )
+
+
+def can_read_consultation_transcript(user: Any, consultation: Any) -> bool:
+    """The transcript (text and printable page): whoever reads the room, except an invited
+    person who was never admitted (they saw nothing of it)."""
+    if not can_read_consultation(user, consultation):
+        return False
+    if consultation.case is not None and can_read_case(user, consultation.case):
+        return True
+    return is_channel_member(user, consultation.channel)

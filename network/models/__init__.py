@@ -25,6 +25,12 @@ from network.models.cases import (
     OffenceSeriousness,
     ProceedingsStage,
 )
+from network.models.consultations import (
+    Consultation,
+    ConsultationParticipant,
+    ConsultationStatus,
+    ParticipantState,
+)
 from network.models.directory import (
     ContactPoint,
     ContactPointAttribute,
@@ -92,6 +98,9 @@ __all__ = [
     "ChannelKind",
     "ChannelMember",
     "Cohort",
+    "Consultation",
+    "ConsultationParticipant",
+    "ConsultationStatus",
     "ContactPoint",
     "ContactPointAttribute",
     "DirectoryRevision",
@@ -121,6 +130,7 @@ __all__ = [
     "NotificationKind",
     "OffenceSeriousness",
     "Option",
+    "ParticipantState",
     "ProceedingsStage",
     "Profession",
     "Programme",

@@ -192,3 +192,6 @@ def register_handlers() -> None:
     from network.realtime import messaging
 
     messaging.register()
+    from network.realtime import consultations
+
+    consultations.register()

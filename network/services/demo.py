@@ -758,6 +758,7 @@ def seed(per_state: int = 3) -> dict[str, int]:
     _ensure_network_messages(networks)
     _ensure_calendar(networks)
     _ensure_training(networks)
+    _ensure_consultations(networks)
     return {
         "networks": len(networks),
         "contact_points": db.session.scalar(select(func.count()).select_from(ContactPoint)) or 0,
@@ -1845,3 +1846,51 @@ def _ensure_training_materials(programme: Any) -> None:
             )
         )
     db.session.flush()
+
+
+# --- Live consultations (issue 6) ------------------------------------------------------------
+
+
+def _ensure_consultations(networks: dict[str, Network]) -> None:
+    """An ended consultation on the demo extradition case, with its transcript, so the
+    case shows a room and its record on a first visit (idempotent; nobody is e-mailed)."""
+
+    from network.models.cases import Case
+    from network.models.consultations import Consultation
+    from network.services import consultations
+
+    case = db.session.scalar(
+        select(Case).where(
+            Case.network_id == networks["wacap"].id, Case.reference == "SN-EXT-2026-003"
+        )
+    )
+    people = _people()
+    senegal = people.get("contact.senegal@example.org")
+    ghana = people.get("contact.ghana@example.org")
+    if case is None or senegal is None or ghana is None:
+        return
+    if db.session.scalar(select(Consultation.id).where(Consultation.case_id == case.id)):
+        return
+    room = consultations.create_consultation(
+        senegal,
+        "Extradition: surrender arrangements",
+        [ghana.id],
+        case_id=case.id,
+        notify=False,
+    )
+    consultations.admit(room.id, senegal, ghana.id)
+    start = utcnow() - timedelta(days=2)
+    script = [
+        (senegal, "_joined the consultation_", "cjoin-demo-1"),
+        (ghana, "_joined the consultation_", "cjoin-demo-2"),
+        (ghana, "The court in Accra ordered the surrender this morning.", "demo-consult-1"),
+        (senegal, "Thank you. Our escort can travel on Thursday.", "demo-consult-2"),
+        (ghana, "Thursday works; I will confirm the handover point by message.", "demo-consult-3"),
+        (ghana, "_left the consultation_", "cleave-demo-2"),
+        (senegal, "_left the consultation_", "cleave-demo-1"),
+    ]
+    for minute, (author, text, client_id) in enumerate(script):
+        _post(room.channel_id, author, text, client_id, start + timedelta(minutes=minute))
+    room.started_at = start
+    db.session.commit()
+    consultations.end(room.id, senegal)
