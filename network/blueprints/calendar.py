@@ -257,6 +257,30 @@ def cancel(event_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("calendar.show", event_id=event.id))
 
 
+@bp.post("/events/<int:event_id>/consultation")
+@login_required
+def open_consultation(event_id: int):  # type: ignore[no-untyped-def]
+    """A bilateral consultation's live room (issue 6), prepared by its organiser."""
+    event = cal.get_managed_event(event_id, current_user)
+    try:
+        room = cal.open_consultation_room(current_user, event)
+    except ValidationError as error:
+        flash(error.message, "error")
+        return redirect(url_for("calendar.show", event_id=event.id))
+    return redirect(url_for("consultations.room", consultation_id=room.id))
+
+
+def _visible_consultation(event: Event):  # type: ignore[no-untyped-def]
+    """The event's consultation room when the viewer may enter it or wait at its door."""
+    room = cal.consultation_of(event)
+    if room is None:
+        return None
+    allowed = policy.can_join_consultation(current_user, room) or policy.can_wait_for_consultation(
+        current_user, room
+    )
+    return room if allowed else None
+
+
 def _render_event(event: Event, errors: dict[str, str] | None = None, code: int = 200):  # type: ignore[no-untyped-def]
     viewer_tz = _viewer_tz()
     now = datetime.now(UTC)
@@ -267,6 +291,7 @@ def _render_event(event: Event, errors: dict[str, str] | None = None, code: int 
         "calendar/show.html",
         event=event,
         cohorts=training.cohorts_of_event(event.id, current_user),
+        consultation=_visible_consultation(event),
         viewer_tz=viewer_tz,
         zones_differ=cal.zones_differ(event, viewer_tz),
         next_occurrences=next_ones,

@@ -879,6 +879,55 @@ def invite(user: Any, event: Event, user_ids: Iterable[Any]) -> list[Invitation]
     return added
 
 
+# --- The live consultation room of a bilateral consultation (issue 6) -----------------------
+
+
+def consultation_of(event: Event) -> Any:
+    """The consultation room opened for the event, if any."""
+    from network.models.consultations import Consultation
+
+    return db.session.scalar(
+        select(Consultation)
+        .where(Consultation.calendar_event_id == event.id)
+        .order_by(Consultation.id)
+        .limit(1)
+    )
+
+
+def open_consultation_room(user: Any, event: Event) -> Any:
+    """Prepare the live consultation room of a bilateral consultation: its organiser
+    moderates, the invited and registered people (with an account) are invited, and the
+    room opens at the event's start (at once when that has passed). Once only: a second
+    call returns the room made by the first. Raises ``Forbidden`` or ``ValidationError``."""
+    from network.services import consultations
+
+    if not policy.can_manage_event(user, event):
+        raise Forbidden()
+    if event.kind != EventKind.BILATERAL_CONSULTATION.value:
+        raise ValidationError(_("Only a bilateral consultation has a consultation room."))
+    if event.status == EventStatus.CANCELLED.value:
+        raise ValidationError(_("The event is cancelled."))
+    existing = consultation_of(event)
+    if existing is not None:
+        return existing
+    people = {i.user_id for i in event.invitations} | {
+        r.user_id
+        for r in event.registrations
+        if r.user_id is not None and r.status != RsvpStatus.DECLINED.value
+    }
+    people.discard(user.id)
+    if not people:
+        raise ValidationError(_("Invite or register at least one other person first."))
+    starts = event.starts_at if event.starts_at.tzinfo else event.starts_at.replace(tzinfo=UTC)
+    return consultations.create_consultation(
+        user,
+        event.title[:200],
+        sorted(people),
+        calendar_event_id=event.id,
+        scheduled_at=starts if starts > datetime.now(UTC) else None,
+    )
+
+
 def registration_of(user: Any, event: Event) -> Registration | None:
     if not policy.is_signed_in(user):
         return None
