@@ -76,6 +76,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # The Redis channel the processes of one deployment share (and the prefix of its
         # keys): two deployments on one Redis need two names.
         "REDIS_CHANNEL": os.environ.get("NETWORK_REDIS_CHANNEL", "network-socketio"),
+        # Seconds after which the consultation presence of a process that stopped renewing
+        # it (crashed) is dropped by the others (network.realtime.presence).
+        "PRESENCE_HOST_TTL": int(os.environ.get("NETWORK_PRESENCE_HOST_TTL", 30)),
         "DATA_KEY": os.environ.get("NETWORK_DATA_KEY") or None,
         "DATA_KEYS_PREVIOUS": os.environ.get("NETWORK_DATA_KEYS_PREVIOUS") or None,
         "UPLOAD_FOLDER": os.environ.get("NETWORK_UPLOAD_FOLDER") or str(instance / "uploads"),

@@ -85,6 +85,12 @@ def _redis() -> Any:
     return client
 
 
+def redis_client() -> Any:
+    """This process's Redis client (a blocking pool) for the running application, or
+    None without ``NETWORK_REDIS_URL``."""
+    return _redis()
+
+
 def _sids_key(user_id: int) -> str:
     return _SIDS_KEY.format(current_app.config["REDIS_CHANNEL"], user_id)
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session, object_session, selectinload
@@ -178,7 +178,47 @@ class Presence:
             self._doors.clear()
 
 
-presence = Presence()
+class _PresenceOfTheApp:
+    """``presence``: the running application's record of who is in each room — in Redis
+    when ``NETWORK_REDIS_URL`` is set, so that every server process sees the same people
+    (``network.realtime.presence``), else in this process."""
+
+    def __init__(self) -> None:
+        self._local = Presence()  # without Redis (and outside an application)
+
+    def _backend(self) -> Any:
+        if not has_app_context() or not current_app.config.get("REDIS_URL"):
+            return self._local
+        found = current_app.extensions.get("network.presence")
+        if found is None:
+            from network.realtime.presence import RedisPresence, heartbeat_loop
+
+            found = RedisPresence(
+                events.redis_client(),
+                current_app.config["REDIS_CHANNEL"],
+                current_app.config["PRESENCE_HOST_TTL"],
+            )
+            # Recorded before the first Redis call (a call lets other greenlets run).
+            current_app.extensions["network.presence"] = found
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+            def changed(cid: int) -> None:
+                with app.app_context():
+                    consultation = db.session.get(Consultation, cid)
+                    if consultation is not None:
+                        publish_presence(cid, consultation.channel_id)
+                    db.session.remove()
+
+            from network.extensions import socketio
+
+            socketio.start_background_task(heartbeat_loop, found, changed, socketio.sleep)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend(), name)
+
+
+presence: Any = _PresenceOfTheApp()
 
 
 def presence_payload(consultation_id: int, channel_id: int) -> dict[str, Any]:

@@ -41,6 +41,7 @@ SCALEOUT_ACCOUNTS = {**ACCOUNTS, "ghana": "contact.ghana@example.org"}
 # A small publishing pool, so that the bursts queue for connections (with redis-py's
 # plain pool a publish past the cap fails: the loss this suite proves gone).
 MAX_REDIS_CONNECTIONS = 2
+PRESENCE_HOST_TTL = 2
 # Nothing written to disk: a restarted private Redis starts empty, as after a crash.
 PRIVATE_REDIS_OPTIONS = ("--save", "", "--appendonly", "no")
 
@@ -69,6 +70,8 @@ class Deployment:
         env["NETWORK_REDIS_URL"] = redis_url
         env["NETWORK_REDIS_CHANNEL"] = channel
         env["NETWORK_REDIS_MAX_CONNECTIONS"] = str(MAX_REDIS_CONNECTIONS)
+        # A crashed process's people leave the rooms' presence after this many seconds.
+        env["NETWORK_PRESENCE_HOST_TTL"] = str(PRESENCE_HOST_TTL)
         return env
 
 
