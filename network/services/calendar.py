@@ -876,7 +876,46 @@ def invite(user: Any, event: Event, user_ids: Iterable[Any]) -> list[Invitation]
     ]
     db.session.add_all(added)
     db.session.commit()
+    _mail_invitations(user, event, [p for p in people if p.id not in already])
     return added
+
+
+def _mail_invitations(inviter: Any, event: Event, people: list[User]) -> None:
+    """Tell each newly invited person by e-mail, in their language (after the commit: the
+    invitation stands even when a mail server refuses a message, which is logged)."""
+    from network.services.mail import send_mail
+
+    base = current_app.config.get("BASE_URL") or ""
+    languages = [code for n in event.networks for code in (n.languages or [])]
+    for person in people:
+        if not person.is_active_account:
+            continue
+        with force_locale(i18n.recipient_locale(person.locale, languages)):
+            subject = _("Invitation: %(title)s", title=event.title)
+            body = "\n".join(
+                [
+                    _("%(name)s invites you to %(title)s.", name=inviter.name, title=event.title),
+                    "",
+                    _(
+                        "Your time: %(when)s",
+                        when=format_in_zone(event.starts_at, viewer_timezone(person), "full"),
+                    ),
+                    _(
+                        "Local time: %(when)s",
+                        when=format_in_zone(event.starts_at, event.timezone, "full"),
+                    ),
+                    _(
+                        "Answer and register here: %(url)s",
+                        url=f"{base}/calendar/events/{event.id}",
+                    ),
+                ]
+            )
+        try:
+            send_mail(person.email, subject, body)
+        except OSError:
+            log.exception(
+                "the invitation to event %s for user %s was not sent", event.id, person.id
+            )
 
 
 # --- The live consultation room of a bilateral consultation (issue 6) -----------------------

@@ -99,3 +99,18 @@ def test_a_reminder_is_written_in_the_recipients_language(app, db, smtp, people,
     body = smtp.messages[0].get_payload(decode=True).decode()
     # Dates are French already; the sentences follow once fr-calendar.json is merged.
     assert "décembre" in body or "janvier" in body or "temps universel coordonné" in body
+
+
+def test_an_invitation_is_mailed_in_the_invitees_language(app, db, smtp, people, make_event):
+    event = make_event(title="Working group on e-evidence", visibility="invited")
+    people.outsider.locale = "fr"
+    db.session.commit()
+    cal.invite(people.coordinator, event, [people.outsider.id, people.member.id])
+    by_recipient = {m["To"]: m for m in smtp.messages}
+    assert set(by_recipient) == {people.outsider.email, people.member.email}
+    french = by_recipient[people.outsider.email]
+    assert french["Subject"] == "Invitation : Working group on e-evidence"
+    assert f"/calendar/events/{event.id}" in french.get_payload(decode=True).decode()
+    # Inviting the same people again mails nobody twice.
+    cal.invite(people.coordinator, event, [people.outsider.id])
+    assert len(smtp.messages) == 2
