@@ -97,7 +97,11 @@ document.addEventListener("DOMContentLoaded", () => {
       // The receipts page of a case-channel message updates as members receive and read it.
       const receipts = document.getElementById("receipts");
       if (receipts) {
-        const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" });
+        const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+          dateStyle: "short",
+          timeStyle: "short",
+          timeZone: document.documentElement.dataset.timezone || undefined, // the reader's zone
+        });
         socket.on("receipt", (event) => {
           if (String(event.message_id) !== receipts.dataset.messageId) return;
           for (const item of event.items) {
