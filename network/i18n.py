@@ -76,6 +76,11 @@ def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
     if not has_request_context():  # the command line: messages in the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+        # An API client that names a language gets it, whoever the token belongs to.
+        asked = request.accept_languages.best_match(supported)
+        if asked:
+            return asked
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
     chosen = session.get("locale")

@@ -46,6 +46,7 @@ from network.models.messaging import (
     NotificationKind,
     ReadMarker,
 )
+from network.models.network_names import NetworkName
 from network.models.people import (
     AccessToken,
     AuditEvent,
@@ -89,6 +90,7 @@ __all__ = [
     "MessageTerm",
     "Network",
     "NetworkMemberState",
+    "NetworkName",
     "Notification",
     "NotificationKind",
     "OffenceSeriousness",
