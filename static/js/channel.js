@@ -120,6 +120,7 @@
     }
     const body = document.createElement("div");
     body.className = "message-body";
+    body.dir = "auto"; // a message keeps its own writing direction inside an RTL page
     if (message.deleted) {
       const note = document.createElement("p");
       note.className = "muted";
