@@ -75,3 +75,21 @@ def test_an_upload_limit_is_told_in_the_readers_units(app):
 
     with app.test_request_context(headers={"Accept-Language": "fr"}):
         assert _spaces(_human_size(25 * 1024 * 1024)) == "25 Mo"
+
+
+@pytest.mark.parametrize("code", ["ar", "ru", "es", "pt"])
+def test_country_and_language_names_are_in_the_readers_language(app, client, make_network, code):
+    from babel import Locale
+
+    if code not in app.config["LANGUAGES"]:
+        pytest.fail(f"no compiled {code!r} catalogue: see tests/test_i18n.py", pytrace=False)
+    make_network("names-net", acronym="NN", states="SN BR", languages=["pt"])
+    page = client.get("/networks", headers={"Accept-Language": code}).get_data(as_text=True)
+    section = page[page.index('id="names-net"') :]
+    locale = Locale(code)
+    assert locale.territories["SN"] in section
+    assert locale.territories["BR"] in section
+    if code in ("ar", "ru"):  # "Senegal" is Spanish and Portuguese too
+        assert Locale("en").territories["SN"] not in section
+    name = locale.languages["pt"]
+    assert name[:1].upper() + name[1:] in section
