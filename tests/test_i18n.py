@@ -342,7 +342,8 @@ def test_arabic_pages_are_right_to_left_and_others_left_to_right(app, client):
 
 
 def test_the_switcher_is_on_public_pages(client):
-    for path in ("/", "/login", "/networks"):
+    # the sign-in page, public pages, the confirmation link of a reminder, an error page
+    for path in ("/", "/login", "/networks", "/confirm-entry/not-a-token", "/no-such-page"):
         page = client.get(path).get_data(as_text=True)
         assert 'id="lang-select"' in page, path
         assert 'value="fr"' in page
