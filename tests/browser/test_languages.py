@@ -41,6 +41,7 @@ PAGES = {
     "calendar-month": "/calendar/month",
     "notifications": "/notifications/",
     "account": "/account/",
+    "network-edit": "/directory/networks/iberred/edit",  # the names per language
 }
 # Every visible text of the page, and the texts people read in attributes.
 VISIBLE_TEXTS = """() => {
@@ -149,7 +150,7 @@ def test_arabic_pages_run_right_to_left(new_page: Callable[..., Page]) -> None:
     _catalogue("ar")
     page = new_page(locale="ar")
     _sign_in(page)
-    for name in ("home", "directory", "channels", "calendar-month", "account"):
+    for name in ("home", "directory", "channels", "calendar-month", "account", "network-edit"):
         page.goto(PAGES[name])
         html = page.locator("html")
         expect(html).to_have_attribute("dir", "rtl")
