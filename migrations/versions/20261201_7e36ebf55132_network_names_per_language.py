@@ -1,4 +1,7 @@
-"""network names per language
+"""network names per language (issue 9): a network's name in each interface language,
+shown to readers of that language; the networks.name column stays the name of record
+
+A new table only; nothing to back-fill (a network without names shows its default name).
 
 Revision ID: 7e36ebf55132
 Revises: a3d123bef9df
