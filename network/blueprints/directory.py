@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -274,7 +275,7 @@ def remind(slug: str):  # type: ignore[no-untyped-def]
             flash(_("Choose entries from the list."), "error")
             return redirect(url_for("directory.stale", slug=slug))
         sent = directory.send_reminders(network, current_user, ids)
-        flash(_("%(n)d reminder(s) sent.", n=sent), "success")
+        flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", sent), "success")
     return redirect(url_for("directory.stale", slug=slug))
 
 
