@@ -42,6 +42,7 @@ PAGES = {
     "notifications": "/notifications/",
     "account": "/account/",
     "network-edit": "/directory/networks/iberred/edit",  # the names per language
+    "audit": "/audit",  # a table
 }
 # Every visible text of the page, and the texts people read in attributes.
 VISIBLE_TEXTS = """() => {
@@ -150,7 +151,15 @@ def test_arabic_pages_run_right_to_left(new_page: Callable[..., Page]) -> None:
     _catalogue("ar")
     page = new_page(locale="ar")
     _sign_in(page)
-    for name in ("home", "directory", "channels", "calendar-month", "account", "network-edit"):
+    for name in (
+        "home",
+        "directory",
+        "channels",
+        "calendar-month",
+        "account",
+        "network-edit",
+        "audit",
+    ):
         page.goto(PAGES[name])
         html = page.locator("html")
         expect(html).to_have_attribute("dir", "rtl")
