@@ -128,3 +128,17 @@ def test_the_audit_export_labels_follow_the_caller(client, make_user, login, db)
         expected = {r["action"]: str(audit.action_label(r["action"])) for r in rows}
     assert all(r["action_label"] == expected[r["action"]] for r in rows)
     assert any(r["action_label"] != r["action"] for r in rows)
+
+
+def test_the_audit_log_names_what_events_are_about_in_the_readers_language(
+    app, client, make_user, login, db
+):
+    admin = make_user("secretariat", "wacap", admin=True)
+    accounts.update_preferences(admin, locale="fr")
+    accounts.create_token(admin, "script")  # an event about an access token
+    login(client, admin)
+    page = client.get("/audit").get_data(as_text=True)
+    assert 'title="user"' in page  # the code is still there for the curious
+    assert f'title="user">{_fr(app, "Account")}</span>' in page
+    assert ">user</span>" not in page
+    assert ">access_token</span>" not in page
