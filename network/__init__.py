@@ -88,11 +88,18 @@ def configure_auth(app: Flask) -> None:
 def configure_i18n(app: Flask) -> None:
     from network import i18n
 
+    translations = PROJECT_ROOT / "network" / "translations"
+    # Offer only the languages whose catalogue is compiled (`make translations`): a
+    # language added to LANGUAGES before its .po exists does not break the interface.
+    app.config["SUPPORTED_LANGUAGES"] = list(app.config["LANGUAGES"])
+    app.config["LANGUAGES"] = i18n.offered_languages(
+        app.config["LANGUAGES"], translations, app.config["BABEL_DEFAULT_LOCALE"]
+    )
     babel.init_app(
         app,
         locale_selector=i18n.select_locale,
         timezone_selector=i18n.select_timezone,
-        default_translation_directories=str(PROJECT_ROOT / "network" / "translations"),
+        default_translation_directories=str(translations),
     )
 
 
@@ -212,10 +219,17 @@ def configure_jinja(app: Flask) -> None:
         language_name=i18n.language_name,
         available_languages=i18n.available_languages,
         current_locale=i18n.current_locale_code,
+        text_direction=i18n.text_direction,
+        current_timezone=i18n.current_timezone_name,
+        format_file_size=i18n.format_file_size,
+        format_number=i18n.format_number,
     )
     app.jinja_env.filters["datetime"] = i18n.format_instant
     app.jinja_env.filters["span"] = i18n.format_span
     app.jinja_env.filters["date"] = i18n.format_day
+    app.jinja_env.filters["wall_clock"] = i18n.format_wall_clock
+    app.jinja_env.filters["file_size"] = i18n.format_file_size
+    app.jinja_env.filters["number"] = i18n.format_number
     app.jinja_env.filters["iso_datetime"] = i18n.format_iso_instant
     app.jinja_env.filters["country_label"] = i18n.country_name
     app.jinja_env.filters["sort_names"] = i18n.sort_names

@@ -118,7 +118,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
-        "LANGUAGES": ["en", "fr"],
+        # The interface languages the platform is built for (the six UN languages it
+        # serves). Only those whose compiled catalogue exists are offered: see
+        # network.i18n.offered_languages, applied when the app starts.
+        "LANGUAGES": ["en", "fr", "es", "pt", "ar", "ru"],
         # Sign-in rate limits are shared by every process through Redis when it is set.
         "RATELIMIT_STORAGE_URI": os.environ.get("NETWORK_RATELIMIT_STORAGE_URI")
         or os.environ.get("NETWORK_REDIS_URL")

@@ -4,16 +4,65 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
 import pycountry
 from babel import Locale
 from babel import dates as babel_dates
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
+from babel.numbers import format_decimal
+from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
+
+
+def offered_languages(wanted: Iterable[str], translations: Path, default: str = "en") -> list[str]:
+    """The languages of ``wanted`` the interface can speak now: the default (the source
+    language of the messages) and every other one whose compiled catalogue
+    ``<translations>/<code>/LC_MESSAGES/messages.mo`` exists (`make translations`)."""
+    return [
+        code
+        for code in wanted
+        if code == default or (translations / code / "LC_MESSAGES" / "messages.mo").is_file()
+    ]
+
+
+def text_direction(code: str | None = None) -> str:
+    """ "rtl" or "ltr" for the language (the current one by default), from CLDR."""
+    return "rtl" if _locale(code or current_locale_code()).text_direction == "rtl" else "ltr"
+
+
+def current_timezone_name() -> str:
+    """The viewer's IANA time zone, for scripts that format instants themselves."""
+    return str(get_timezone() or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def format_number(value: float | int, locale: str | None = None) -> str:
+    """A number with the reader's digits, decimal sign and grouping (1,234.5 / 1 234,5)."""
+    return format_decimal(value, locale=locale or current_locale_code())
+
+
+# Multiples of 1024, as the limits are set (MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024 is
+# "25 MB"); the unit names are CLDR's in the reader's language.
+_SIZE_UNITS = (
+    (1024**3, "digital-gigabyte"),
+    (1024**2, "digital-megabyte"),
+    (1024, "digital-kilobyte"),
+)
+
+
+def format_file_size(size: int, locale: str | None = None) -> str:
+    """A byte count for people, in the reader's language ("25 MB", "25 Mo", "25 МБ")."""
+    loc = locale or current_locale_code()
+    for factor, unit in _SIZE_UNITS:
+        if size >= factor:
+            return format_unit(size / factor, unit, length="short", format="#,##0.#", locale=loc)
+    return format_unit(size, "digital-byte", length="short", locale=loc)
 
 
 def available_languages() -> list[tuple[str, str]]:
@@ -28,6 +77,11 @@ def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
     if not has_request_context():  # the command line: messages in the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+        # An API client that names a language gets it, whoever the token belongs to.
+        asked = request.accept_languages.best_match(supported)
+        if asked:
+            return asked
     if current_user and current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
     chosen = session.get("locale")
@@ -141,6 +195,17 @@ def format_span(start: datetime | None, end: datetime | None) -> str:
 def format_iso_instant(value: str | None, fmt: str = "medium") -> str:
     """An ISO 8601 instant (as the API carries it) in the viewer's time zone."""
     return format_datetime(datetime.fromisoformat(value), fmt) if value else ""
+
+
+def format_wall_clock(value: datetime | time | None, fmt: str = "medium") -> str:
+    """A datetime in its own zone (a participant's local time), or a time of day, in the
+    reader's language - not converted to the reader's zone."""
+    if value is None:
+        return ""
+    loc = current_locale_code()
+    if isinstance(value, datetime):
+        return babel_format_datetime(value, fmt, tzinfo=value.tzinfo, locale=loc)
+    return babel_format_time(value, fmt, locale=loc)
 
 
 def format_day(value: date | None, fmt: str = "medium") -> str:

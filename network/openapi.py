@@ -659,7 +659,16 @@ def document() -> dict[str, Any]:
                     "properties": {
                         "slug": {"type": "string"},
                         "acronym": {"type": "string"},
-                        "name": {"type": "string"},
+                        "name": {
+                            "type": "string",
+                            "description": "The name in the caller's language "
+                            "(Accept-Language) when the network has one, else its default name",
+                        },
+                        "names": {
+                            "type": "object",
+                            "description": "The network's names by language code",
+                            "additionalProperties": {"type": "string"},
+                        },
                         "region": {"type": "string"},
                         "languages": {"type": "array", "items": {"type": "string"}},
                         "member_states": {"type": "array", "items": {"type": "string"}},

@@ -4,7 +4,9 @@ languages come from CLDR in the reader's language, and times are in the reader's
 
 from __future__ import annotations
 
+import gettext
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +17,7 @@ from babel.dates import format_datetime
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
@@ -24,8 +27,12 @@ from tests.conftest import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "network" / "translations"
-FR_PO = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
-FR_MO = FR_PO.with_suffix(".mo")
+# The six interface languages (the UN's official languages); English is the source.
+LANGUAGES = ("en", "fr", "es", "pt", "ar", "ru")
+TRANSLATED = LANGUAGES[1:]
+# How many plural forms a catalogue header may declare: gettext's classic rules, or CLDR's
+# newer ones that `pybabel init` writes (a form for millions in French, Spanish, Portuguese).
+PLURAL_FORMS = {"fr": {2, 3}, "es": {2, 3}, "pt": {2, 3}, "ar": {6}, "ru": {3, 4}}
 POT = TRANSLATIONS / "messages.pot"
 # The keywords `make extract-messages` passes to pybabel, on top of Babel's defaults.
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
@@ -55,9 +62,29 @@ def _label(msgid: str | tuple[str, ...]) -> str:
     return msgid if isinstance(msgid, str) else msgid[0]
 
 
-@pytest.fixture(scope="module")
-def fr_catalog():  # type: ignore[no-untyped-def]
-    return _read_po(FR_PO)
+def _po_path(code: str) -> Path:
+    return TRANSLATIONS / code / "LC_MESSAGES" / "messages.po"
+
+
+def _missing_catalogue(code: str) -> str:
+    return (
+        f"there is no {code!r} catalogue ({_po_path(code).relative_to(ROOT)}): create it with "
+        f"`pybabel init -i network/translations/messages.pot -d network/translations -l {code}`,"
+        " translate every message and run `make translations`"
+    )
+
+
+_CATALOGUES: dict[str, object] = {}
+
+
+def _catalog(code: str):  # type: ignore[no-untyped-def]
+    """The catalogue of ``code``, read once; a clear failure when it does not exist."""
+    if code not in _CATALOGUES:
+        path = _po_path(code)
+        if not path.is_file():
+            pytest.fail(_missing_catalogue(code), pytrace=False)
+        _CATALOGUES[code] = _read_po(path)
+    return _CATALOGUES[code]
 
 
 @pytest.fixture(scope="module")
@@ -84,29 +111,53 @@ def test_every_string_in_the_code_is_in_the_catalogue(source_messages):
     assert not missing, f"run `make extract-messages` and translate: {missing}"
 
 
-def test_every_string_in_the_code_has_a_french_translation(source_messages, fr_catalog):
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_language_has_its_catalogue(code):
+    assert _po_path(code).is_file(), _missing_catalogue(code)
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_string_in_the_code_has_a_translation(source_messages, code):
+    catalog = _catalog(code)
     untranslated = sorted(
         _label(m)
         for m in source_messages
-        if fr_catalog.get(m) is None or not _translated(fr_catalog.get(m))
+        if catalog.get(m) is None or not _translated(catalog.get(m))
     )
-    assert not untranslated, f"no French (or fuzzy) for: {untranslated}"
+    assert not untranslated, f"{len(untranslated)} without {code} (or fuzzy): {untranslated[:20]}"
 
 
-def test_every_catalogue_message_has_a_french_translation(fr_catalog):
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_catalogue_message_has_a_translation(code):
+    catalog = _catalog(code)
     pot_ids = [m.id for m in _read_po(POT) if m.id]
     assert pot_ids
     untranslated = [
-        _label(i) for i in pot_ids if fr_catalog.get(i) is None or not _translated(fr_catalog[i])
+        _label(i) for i in pot_ids if catalog.get(i) is None or not _translated(catalog[i])
     ]
-    assert not untranslated, f"no French (or fuzzy) for: {untranslated}"
+    assert not untranslated, f"{len(untranslated)} without {code} (or fuzzy): {untranslated[:20]}"
 
 
-def test_plural_messages_have_both_french_forms(fr_catalog):
-    plurals = [m for m in fr_catalog if m.id and m.pluralizable]
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_plural_messages_have_the_forms_the_catalogue_header_declares(code):
+    """Arabic has six plural forms, Russian three, French two: each plural message has as
+    many as the header's Plural-Forms says, and the header is right for the language."""
+    catalog = _catalog(code)
+    assert catalog.num_plurals in PLURAL_FORMS[code], (
+        f"{code}: the header declares {catalog.num_plurals} plural forms; "
+        f"the language has {PLURAL_FORMS[code]} (Babel: {get_plural(code)})"
+    )
+    plurals = [m for m in catalog if m.id and m.pluralizable]
     assert plurals
-    for message in plurals:
-        assert len(message.string) == fr_catalog.num_plurals == 2, message.id
+    wrong = [(_label(m.id), len(m.string)) for m in plurals if len(m.string) != catalog.num_plurals]
+    assert not wrong, f"{code}: not {catalog.num_plurals} forms: {wrong[:10]}"
+
+
+def _forms_for_a_single_number(catalog) -> set[int]:  # type: ignore[no-untyped-def]
+    """The plural forms (indexes) the catalogue's Plural-Forms rule uses for one n only."""
+    rule = gettext.c2py(catalog.plural_expr)
+    uses = Counter(rule(n) for n in range(1000))
+    return {form for form, times in uses.items() if times == 1}
 
 
 def _directives(text: str) -> tuple[set[str], str]:
@@ -115,34 +166,58 @@ def _directives(text: str) -> tuple[set[str], str]:
     return found, DIRECTIVE.sub("", text)
 
 
-def test_translations_keep_the_placeholders_of_the_original(fr_catalog):
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_translations_keep_the_placeholders_of_the_original(code):
+    catalog = _catalog(code)
+    single = _forms_for_a_single_number(catalog)
     problems = []
-    for message in fr_catalog:
+    for message in catalog:
         if not message.id:
             continue
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = _strings(message)
         expected = _directives(ids[-1])[0]
-        for text in strings:
+        counts = {d for d in expected if d.endswith("d")}
+        for index, text in enumerate(_strings(message)):
             found, rest = _directives(text)
-            if found != expected or "%" in rest:
+            # A plural form that stands for one number only ("one" in French, "zero",
+            # "one", "two" in Arabic) may say it in words instead of the count placeholder.
+            may_drop = len(ids) > 1 and index in single
+            if not (found == expected or (may_drop and found == expected - counts)) or "%" in rest:
                 problems.append((_label(message.id), text))
-    assert not problems
+    assert not problems, f"{code}: placeholders differ: {problems[:10]}"
 
 
-def test_the_compiled_catalogue_matches_the_translations(fr_catalog):
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_the_compiled_catalogue_matches_the_translations(code):
     """The app reads the .mo: `make translations` must have run since the .po changed."""
-    assert FR_MO.exists(), "run `make translations`"
-    with FR_MO.open("rb") as f:
+    catalog = _catalog(code)
+    mo = _po_path(code).with_suffix(".mo")
+    assert mo.exists(), "run `make translations`"
+    with mo.open("rb") as f:
         compiled = read_mo(f)
     stale = [
         _label(m.id)
-        for m in fr_catalog
+        for m in catalog
         if m.id
         and _translated(m)
         and (compiled.get(m.id) is None or _strings(compiled[m.id]) != _strings(m))
     ]
-    assert not stale, f"run `make translations`: {stale[:5]}"
+    assert not stale, f"run `make translations` ({code}): {stale[:5]}"
+
+
+def test_the_app_offers_all_six_languages(app):
+    missing = [code for code in LANGUAGES if code not in app.config["LANGUAGES"]]
+    assert not missing, "; ".join(_missing_catalogue(code) for code in missing)
+
+
+def test_only_languages_with_a_compiled_catalogue_are_offered(tmp_path):
+    from network.i18n import offered_languages
+
+    (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "fr" / "LC_MESSAGES" / "messages.mo").write_bytes(b"")
+    (tmp_path / "es" / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "es" / "LC_MESSAGES" / "messages.po").write_text("")  # not compiled
+    assert offered_languages(LANGUAGES, tmp_path) == ["en", "fr"]
 
 
 # --- Choosing the language ------------------------------------------------------------------
@@ -155,7 +230,7 @@ def _choose_language(client, locale: str, page: str = "/"):  # type: ignore[no-u
 
 def test_anonymous_visitor_switches_to_french(client):
     english = client.get("/").get_data(as_text=True)
-    assert '<html lang="en">' in english
+    assert '<html lang="en" ' in english
     assert "Sign in" in english
 
     response = _choose_language(client, "fr", "/networks")
@@ -163,7 +238,7 @@ def test_anonymous_visitor_switches_to_french(client):
     assert response.headers["Location"].endswith("/networks")
 
     page = client.get("/networks").get_data(as_text=True)
-    assert '<html lang="fr">' in page
+    assert '<html lang="fr" ' in page
     assert "Se connecter" in page
     assert "Réseaux régionaux de coopération judiciaire" in page
     assert "Sign in" not in page
@@ -206,7 +281,7 @@ def test_language_chosen_before_signing_in_is_kept(client, make_user, login, db)
 def test_unknown_language_is_refused_without_an_error_page(client, make_user, login, db):
     response = _choose_language(client, "xx")
     assert 400 <= response.status_code < 500
-    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+    assert '<html lang="en" ' in client.get("/").get_data(as_text=True)
 
     user = make_user("observer", "wacap")
     login(client, user)
@@ -220,7 +295,7 @@ def test_language_choice_needs_the_csrf_token(client):
     client.get("/")
     response = client.post("/language", data={"locale": "fr", "next": "/"})
     assert response.status_code == 400
-    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+    assert '<html lang="en" ' in client.get("/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -229,19 +304,55 @@ def test_language_choice_needs_the_csrf_token(client):
         ("fr-FR,fr;q=0.9,en;q=0.5", "fr", "Se connecter"),
         ("fr-CI", "fr", "Se connecter"),
         ("en-GB,en;q=0.8,fr;q=0.5", "en", "Sign in"),
-        ("pt-BR", "en", "Sign in"),
+        ("de-DE", "en", "Sign in"),
     ],
 )
 def test_browser_language_chooses_the_first_visit(client, header, lang, text):
     page = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
-    assert f'<html lang="{lang}">' in page
+    assert f'<html lang="{lang}" ' in page
     assert text in page
+
+
+def _require(app, code: str) -> None:  # type: ignore[no-untyped-def]
+    if code not in app.config["LANGUAGES"]:
+        pytest.fail(_missing_catalogue(code), pytrace=False)
+
+
+@pytest.mark.parametrize(
+    ("header", "lang", "direction"),
+    [
+        ("pt-BR,pt;q=0.9", "pt", "ltr"),
+        ("es-AR", "es", "ltr"),
+        ("ru", "ru", "ltr"),
+        ("ar-SD", "ar", "rtl"),
+    ],
+)
+def test_browser_language_chooses_each_of_the_six(app, client, header, lang, direction):
+    _require(app, lang)
+    page = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f'<html lang="{lang}" dir="{direction}"' in page
+
+
+def test_arabic_pages_are_right_to_left_and_others_left_to_right(app, client):
+    from network.i18n import text_direction
+
+    assert [text_direction(code) for code in LANGUAGES] == ["ltr"] * 4 + ["rtl", "ltr"]
+    page = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '<html lang="fr" dir="ltr"' in page
+
+
+def test_the_switcher_is_on_public_pages(client):
+    # the sign-in page, public pages, the confirmation link of a reminder, an error page
+    for path in ("/", "/login", "/networks", "/confirm-entry/not-a-token", "/no-such-page"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'id="lang-select"' in page, path
+        assert 'value="fr"' in page
 
 
 def test_chosen_language_wins_over_the_browser(client):
     _choose_language(client, "en")
     page = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert '<html lang="en">' in page
+    assert '<html lang="en" ' in page
 
 
 # --- Names from CLDR ---------------------------------------------------------------------------

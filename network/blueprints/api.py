@@ -29,7 +29,8 @@ def network_json(network: Network) -> dict[str, Any]:
     return {
         "slug": network.slug,
         "acronym": network.acronym,
-        "name": network.name,
+        "name": network.name,  # in the caller's language (Accept-Language), else the default
+        "names": network.names_by_locale,
         "region": network.region,
         "languages": list(network.languages or []),
         "member_states": network.country_codes,

@@ -44,6 +44,7 @@ def log():  # type: ignore[no-untyped-def]
         networks=audit.network_choices(current_user),
         page_url=page_url,
         action_label=audit.action_label,
+        entity_label=audit.entity_label,
         describe=audit.describe,
     ), (422 if errors else 200)
 

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
@@ -274,7 +275,7 @@ def remind(slug: str):  # type: ignore[no-untyped-def]
             flash(_("Choose entries from the list."), "error")
             return redirect(url_for("directory.stale", slug=slug))
         sent = directory.send_reminders(network, current_user, ids)
-        flash(_("%(n)d reminder(s) sent.", n=sent), "success")
+        flash(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", sent), "success")
     return redirect(url_for("directory.stale", slug=slug))
 
 
@@ -288,11 +289,13 @@ def edit_network(slug: str):  # type: ignore[no-untyped-def]
     form.member_states.choices = i18n.country_choices()
     if form.validate_on_submit():
         try:
-            directory.update_network(
-                network,
-                {k: f.data for k, f in form._fields.items() if k not in {"submit", "csrf_token"}},
-                current_user,
-            )
+            payload = {
+                k: f.data for k, f in form._fields.items() if k not in {"submit", "csrf_token"}
+            }
+            payload["names"] = {
+                code: request.form.get(f"name_{code}", "") for code in directory.name_locales()
+            }
+            directory.update_network(network, payload, current_user)
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -301,7 +304,18 @@ def edit_network(slug: str):  # type: ignore[no-untyped-def]
     elif request.method == "POST":
         flash(_("Some values are not valid."), "error")
     status = 422 if request.method == "POST" else 200
-    return render_template("directory/network_edit.html", form=form, network=network), status
+    names = (
+        {code: request.form.get(f"name_{code}", "") for code in directory.name_locales()}
+        if request.method == "POST"
+        else network.names_by_locale
+    )
+    return render_template(
+        "directory/network_edit.html",
+        form=form,
+        network=network,
+        names=names,
+        name_locales=directory.name_locales(),
+    ), status
 
 
 @bp.route("/import", methods=["GET", "POST"])

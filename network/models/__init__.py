@@ -52,6 +52,7 @@ from network.models.messaging import (
     NotificationKind,
     ReadMarker,
 )
+from network.models.network_names import NetworkName
 from network.models.people import (
     AccessToken,
     AuditEvent,
@@ -126,6 +127,7 @@ __all__ = [
     "ModuleProgress",
     "Network",
     "NetworkMemberState",
+    "NetworkName",
     "Notification",
     "NotificationKind",
     "OffenceSeriousness",

@@ -19,12 +19,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.extensions import db
 from network.models.base import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
+    from network.models.network_names import NetworkName
     from network.models.people import User
 
 
@@ -87,7 +89,8 @@ class Network(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     acronym: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(200))
+    # The name of record (column "name"); ``name`` below is the reader's language's.
+    default_name: Mapped[str] = mapped_column("name", String(200))
     region: Mapped[str] = mapped_column(String(120), default="", server_default="")
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     secretariat: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -100,12 +103,56 @@ class Network(db.Model):
         order_by="NetworkMemberState.country",
     )
 
+    # --- names per language (issue 9) ---
+    localized_names: Mapped[list[NetworkName]] = relationship(
+        back_populates="network",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="NetworkName.locale",
+    )
+
+    @hybrid_property
+    def name(self) -> str:
+        """The name in the reader's language when the network has one, else the default
+        name. In SQL (ordering, filtering) it is the default name."""
+        return self.name_in(_reader_locale())
+
+    @name.inplace.setter
+    def _name_setter(self, value: str) -> None:
+        self.default_name = value
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls):  # type: ignore[no-untyped-def]
+        return cls.default_name
+
+    def name_in(self, locale: str | None) -> str:
+        for entry in self.localized_names:
+            if entry.locale == locale and entry.name:
+                return entry.name
+        return self.default_name
+
+    @property
+    def names_by_locale(self) -> dict[str, str]:
+        return {entry.locale: entry.name for entry in self.localized_names}
+
     @property
     def country_codes(self) -> list[str]:
         return [state.country for state in self.member_states]
 
     def __repr__(self) -> str:
         return f"<Network {self.slug}>"
+
+
+def _reader_locale() -> str | None:
+    """The language of the current request or ``force_locale`` block; None without an app."""
+    from flask import has_app_context
+    from flask_babel import get_locale
+
+    if not has_app_context():
+        return None
+    locale = get_locale()
+    return locale.language if locale else None
 
 
 class NetworkMemberState(db.Model):

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 _connections: dict[str, tuple[str, str]] = {}
 # sid -> the person's id, to forget the socket in the eviction registry on disconnect.
 _owners: dict[str, int] = {}
+# sid -> the language of the connection's messages (the person's choice, else the
+# handshake's session or Accept-Language), fixed when it connects (issue 9).
+_locales: dict[str, str] = {}
 
 DEFAULT_MAX_EVENT_BYTES = 64 * 1024
 DEFAULT_EVENT_BURST = 100
@@ -147,21 +151,40 @@ def handler(event: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
     def decorate(function: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
         @functools.wraps(function)
         def wrapper(data: Any = None) -> dict[str, Any]:
-            try:
-                if not _take_token(request.sid):
-                    raise RateLimited()
-                if _size(data) > _setting("SOCKET_MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES):
-                    raise TooLarge(_("This event is too large."))
-                if not isinstance(data, dict):
-                    raise ValidationError(_("Send an object with the event's fields."))
-                return {"ok": True, **function(socket_user(), data)}
-            except DomainError as error:
-                return error_ack(error)
+            with force_locale(_locales.get(request.sid) or _default_locale()):
+                return _acknowledge(function, data)
 
         socketio.on_event(event, wrapper)
         return wrapper
 
     return decorate
+
+
+def _default_locale() -> str:
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def socket_locale(user: Any) -> str:
+    """The language of a socket's error messages: the person's profile, else what the
+    page's request would choose (session, then the browser's Accept-Language)."""
+    from network.i18n import select_locale
+
+    if getattr(user, "locale", None) in current_app.config["LANGUAGES"]:
+        return str(user.locale)
+    return select_locale()
+
+
+def _acknowledge(function: Callable[..., dict[str, Any]], data: Any) -> dict[str, Any]:
+    try:
+        if not _take_token(request.sid):
+            raise RateLimited()
+        if _size(data) > _setting("SOCKET_MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES):
+            raise TooLarge(_("This event is too large."))
+        if not isinstance(data, dict):
+            raise ValidationError(_("Send an object with the event's fields."))
+        return {"ok": True, **function(socket_user(), data)}
+    except DomainError as error:
+        return error_ack(error)
 
 
 def register_handlers() -> None:
@@ -177,6 +200,7 @@ def register_handlers() -> None:
             _connections[request.sid] = ("session", user.get_id())
         join_room(events.user_room(user.id))
         _owners[request.sid] = user.id
+        _locales[request.sid] = socket_locale(user)
         events.track_connection(user.id, request.sid)
         log.info("socket connected for user %s", user.id)
         return True
@@ -185,6 +209,7 @@ def register_handlers() -> None:
     def on_disconnect(*_args: Any) -> None:
         _connections.pop(request.sid, None)
         _buckets.pop(request.sid, None)
+        _locales.pop(request.sid, None)
         user_id = _owners.pop(request.sid, None)
         if user_id is not None:
             events.forget_connection(user_id, request.sid)

@@ -640,11 +640,9 @@ def _read_limited(stream: IO[bytes], limit: int, filename: str) -> bytes:
 
 
 def _human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} B"
+    from network.i18n import format_file_size
+
+    return format_file_size(size)
 
 
 def _name_and_stream(upload: Any) -> tuple[str, IO[bytes]]:

@@ -171,6 +171,24 @@ CSV_COLUMNS = (
 )
 
 
+# What an event is about, for people (issue 9: no English codes on a translated page).
+_ENTITY_LABELS = {
+    "access_token": _l("Access token"),
+    "case": _l("Case"),
+    "channel": _l("Channel"),
+    "contact_point": _l("Contact point"),
+    "event": _l("Event"),
+    "network": _l("Network"),
+    "user": _l("Account"),
+}
+
+
+def entity_label(entity_type: str) -> str:
+    """A translated name for an audit entity type; the code itself when none."""
+    label = _ENTITY_LABELS.get(entity_type)
+    return entity_type if label is None else str(label)
+
+
 def action_label(action: str) -> str:
     """A readable, translated name for an audit action; the code itself when none."""
     label = _ACTION_LABELS.get(action)

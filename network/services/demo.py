@@ -26,6 +26,7 @@ from network.models.directory import (
     NetworkMemberState,
     TransmissionChannel,
 )
+from network.models.network_names import NetworkName
 from network.models.people import Membership, User
 from network.services import accounts, messaging
 from network.services.directory import fold
@@ -706,6 +707,37 @@ def _make_entry(
     return entry
 
 
+# --- Names per language (issue 9) ---------------------------------------------------------
+
+NETWORK_NAMES: dict[str, dict[str, str]] = {
+    "iberred": {
+        "es": "Red Iberoamericana de Cooperación Jurídica Internacional",
+        "pt": "Rede Ibero-Americana de Cooperação Jurídica Internacional",
+        "en": "Ibero-American Network for International Legal Cooperation",
+    },
+    "wacap": {
+        "en": "West African Network of Central Authorities and Prosecutors against Organized Crime",
+        "fr": "Réseau des autorités centrales et des procureurs de l'Afrique de l'Ouest contre "
+        "la criminalité organisée",
+        "pt": "Rede de Autoridades Centrais e Procuradores da África Ocidental contra o Crime "
+        "Organizado",
+    },
+}
+
+
+def _ensure_network_names(networks: dict[str, Network]) -> None:
+    """The names IberRed and WACAP have in their languages; adds only the missing ones."""
+    for slug, names in NETWORK_NAMES.items():
+        network = networks.get(slug)
+        if network is None:
+            continue
+        have = network.names_by_locale
+        for code, name in names.items():
+            if code not in have:
+                network.localized_names.append(NetworkName(locale=code, name=name))
+    db.session.commit()
+
+
 def seed(per_state: int = 3) -> dict[str, int]:
     """Add the demo networks, entries and accounts that are missing; returns counts."""
     networks = _ensure_networks()
@@ -759,6 +791,7 @@ def seed(per_state: int = 3) -> dict[str, int]:
     _ensure_calendar(networks)
     _ensure_training(networks)
     _ensure_consultations(networks)
+    _ensure_network_names(networks)
     return {
         "networks": len(networks),
         "contact_points": db.session.scalar(select(func.count()).select_from(ContactPoint)) or 0,

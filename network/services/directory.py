@@ -34,6 +34,7 @@ from network.models.directory import (
     TransmissionChannel,
     contact_point_networks,
 )
+from network.models.network_names import NetworkName
 from network.services import accounts, audit, directory_index, mail
 
 log = logging.getLogger(__name__)
@@ -168,10 +169,13 @@ def update_network(network: Network, data: Mapping[str, Any], actor: Any) -> Net
     states = _codes(data.get("member_states", []), i18n.country_codes(), "member_states", errors)
     region = str(data.get("region", "")).strip()[:120]
     secretariat = str(data.get("secretariat", "")).strip()[:2000]
+    names = _localized_names(data.get("names"), errors)
     if errors:
         raise ValidationError(fields=errors)
     before = network_snapshot(network)
-    network.name, network.acronym, network.region = name, acronym, region
+    network.default_name, network.acronym, network.region = name, acronym, region
+    if names is not None:
+        set_network_names(network, names)
     network.languages = languages
     network.secretariat = secretariat
     existing = {s.country: s for s in network.member_states}
@@ -188,9 +192,48 @@ def update_network(network: Network, data: Mapping[str, Any], actor: Any) -> Net
     return network
 
 
+# --- Names per language (issue 9) -------------------------------------------------------
+
+
+def name_locales() -> list[str]:
+    """The languages a network's name can be given in: the interface's six languages."""
+    return list(current_app.config.get("SUPPORTED_LANGUAGES") or current_app.config["LANGUAGES"])
+
+
+def _localized_names(raw: Any, errors: dict[str, str]) -> dict[str, str] | None:
+    """``{locale: name}`` from a form (None: the names are not being edited)."""
+    if raw is None:
+        return None
+    names: dict[str, str] = {}
+    allowed = name_locales()
+    for code, value in dict(raw).items():
+        text = str(value or "").strip()
+        if code not in allowed:
+            errors[f"name_{code}"] = _("This language is not available.")
+        elif len(text) > 200:
+            errors[f"name_{code}"] = _("A name of at most 200 characters is required.")
+        elif text:
+            names[code] = text
+    return names
+
+
+def set_network_names(network: Network, names: Mapping[str, str]) -> None:
+    """Replace the network's names per language by ``names`` (empty ones are dropped)."""
+    wanted = {code: name for code, name in names.items() if name}
+    existing = {entry.locale: entry for entry in network.localized_names}
+    for code in set(existing) - set(wanted):
+        network.localized_names.remove(existing[code])
+    for code, name in wanted.items():
+        if code in existing:
+            existing[code].name = name
+        else:
+            network.localized_names.append(NetworkName(locale=code, name=name))
+
+
 def network_snapshot(network: Network) -> dict[str, Any]:
     return {
-        "name": network.name,
+        "name": network.default_name,
+        "names": dict(sorted(network.names_by_locale.items())),
         "acronym": network.acronym,
         "region": network.region,
         "languages": list(network.languages or []),

@@ -251,8 +251,8 @@ def import_directory(
     if len(data) > current_app.config["MAX_IMPORT_BYTES"]:
         raise TooLarge(
             _(
-                "The file is larger than %(mb).1f MB.",
-                mb=current_app.config["MAX_IMPORT_BYTES"] / 1e6,
+                "The file is larger than %(size)s.",
+                size=i18n.format_file_size(current_app.config["MAX_IMPORT_BYTES"]),
             )
         )
     text = _decode(data)

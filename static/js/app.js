@@ -38,7 +38,9 @@ document.addEventListener("DOMContentLoaded", () => {
     select.after(chosen);
     const show = () => {
       const names = Array.from(select.selectedOptions, (option) => option.textContent);
-      chosen.textContent = `${select.dataset.chosenLabel} ${names.length ? names.join(", ") : select.dataset.noneLabel}`;
+      // "a, b and c" / "a, b et c" / "أ وب وج": joined the page language's way.
+      const list = new Intl.ListFormat(document.documentElement.lang || undefined, { style: "long", type: "conjunction" });
+      chosen.textContent = `${select.dataset.chosenLabel} ${names.length ? list.format(names) : select.dataset.noneLabel}`;
     };
     filter.addEventListener("input", () => {
       const query = filter.value.trim().toLocaleLowerCase();
@@ -97,7 +99,11 @@ document.addEventListener("DOMContentLoaded", () => {
       // The receipts page of a case-channel message updates as members receive and read it.
       const receipts = document.getElementById("receipts");
       if (receipts) {
-        const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" });
+        const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+          dateStyle: "short",
+          timeStyle: "short",
+          timeZone: document.documentElement.dataset.timezone || undefined, // the reader's zone
+        });
         socket.on("receipt", (event) => {
           if (String(event.message_id) !== receipts.dataset.messageId) return;
           for (const item of event.items) {

@@ -49,9 +49,12 @@
   if (!window.location.hash && list.lastElementChild) list.lastElementChild.scrollIntoView({ block: "end" });
   let removed = false;
   let openThread = null; // the id of the thread shown in the panel
-  const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+  // The page's language and the reader's time zone (set by the server on <html>).
+  const pageLang = document.documentElement.lang || undefined;
+  const timeFormat = new Intl.DateTimeFormat(pageLang, {
     dateStyle: "short",
     timeStyle: "short",
+    timeZone: document.documentElement.dataset.timezone || undefined,
   });
   const url = (path) => `${data.baseUrl}${path}`;
   const messageApi = (id, rest = "") => `${data.messageApi.slice(0, -1)}${id}${rest}`;
@@ -65,15 +68,22 @@
     return a;
   }
 
+  // Sizes in the page's language ("1.5 MB", "1,5 Mo"), in multiples of 1024 as the server
+  // writes them (network.i18n.format_file_size).
   function sizeLabel(bytes) {
-    const units = ["B", "KB", "MB", "GB"];
+    const units = ["byte", "kilobyte", "megabyte", "gigabyte"];
     let value = bytes;
     let unit = 0;
-    while (value >= 1000 && unit < units.length - 1) {
-      value /= 1000;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
       unit += 1;
     }
-    return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
+    return new Intl.NumberFormat(pageLang, {
+      style: "unit",
+      unit: units[unit],
+      unitDisplay: "short",
+      maximumFractionDigits: 1,
+    }).format(value);
   }
 
   function render(message, inThread) {
@@ -110,6 +120,7 @@
     }
     const body = document.createElement("div");
     body.className = "message-body";
+    body.dir = "auto"; // a message keeps its own writing direction inside an RTL page
     if (message.deleted) {
       const note = document.createElement("p");
       note.className = "muted";

@@ -98,7 +98,7 @@ def test_language_preference_translates_the_pages(client, signed_in, db):
     response = _save_preferences(client, "fr", "UTC")
     assert response.status_code == 302
     page = client.get("/account/").get_data(as_text=True)
-    assert '<html lang="fr">' in page
+    assert '<html lang="fr" ' in page
     db.session.refresh(signed_in)
     assert signed_in.locale == "fr"
 

@@ -164,7 +164,7 @@ def test_a_file_over_the_limit_is_a_413_and_nothing_is_stored(
         content_type="multipart/form-data",
     )
     error = _error(response, 413, "too_large")
-    assert "2 KB" in error["fields"]["file"]
+    assert "2 kB" in error["fields"]["file"]  # CLDR's unit, in the caller's language
     assert attachment_count() == 0
     assert stored_files(upload_folder) == []
 

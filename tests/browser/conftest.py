@@ -138,10 +138,10 @@ def new_page(browser: Browser, live_server: str) -> Iterator[Callable[..., Page]
     opened: list[tuple[BrowserContext, list[str]]] = []
 
     def open_page(width: int = 1280, height: int = 900, **options: Any) -> Page:
+        options.setdefault("locale", "en-GB")  # the browser's language (Accept-Language)
         context = browser.new_context(
             base_url=live_server,
             viewport={"width": width, "height": height},
-            locale="en-GB",
             **options,
         )
         context.set_default_timeout(EXPECT_TIMEOUT_MS)

@@ -129,7 +129,7 @@ def test_reminder_mail_links_to_a_confirmation_that_needs_no_account(
         data={"csrf_token": token, "entry": [str(moussa.id)]},
     )
     assert response.status_code == 302
-    assert "1 reminder(s) sent." in pages.text(client.get(response.headers["Location"]))
+    assert "1 reminder sent." in pages.text(client.get(response.headers["Location"]))
 
     messages = mails_to(app, moussa.email)
     assert len(messages) == 1
