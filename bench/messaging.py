@@ -36,6 +36,20 @@ load generator's clock; "CPU ms/msg" is the server process's CPU time per messag
 loss, duplicate or refused send fails the run (exit status 1). The aims are printed next
 to the results.
 
+``--redis``: the same with two processes per stack joined by Redis (issue 7): the
+platform twice on one fresh PostgreSQL database (``NETWORK_BENCH_DATABASE_URL``, by
+default the local server; the database is made and dropped by the benchmark) with
+``NETWORK_REDIS_URL`` (``NETWORK_BENCH_REDIS_URL``, by default the local Redis) and a
+channel of its own, against two bare processes on Flask-SocketIO's stock Redis
+``message_queue``. Members and senders alternate between the two processes, so half of
+every message's deliveries cross Redis. With only two cores, both processes of a stack
+run on the server core and the load generator on the other. Aims: deliveries/s at least
+65% of bare at 10 members, 85% at 100 and 500. Both modes also print the paced server CPU
+per delivery against bare (aims at most x2 at 10 members, x1.5 at 100 and 500).
+
+Without ``--redis``, PostgreSQL (the same default) is measured next to SQLite when it
+answers; ``NETWORK_BENCH_DATABASE_URL=`` (empty) leaves it out.
+
 ``--profile`` runs the SQLite platform server under cProfile from the first measured run
 and prints where its time went.
 """
