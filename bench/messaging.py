@@ -524,14 +524,14 @@ async def measure(
                 share, aim = closed_app.rate / bare_closed.rate, throughput_aim[size]
                 aims.append(
                     f"{size:>4} members  {app.name:<17} deliveries/s {share:>4.0%} of bare "
-                    f"({closed_app.rate:,.0f} / {bare_closed.rate:,.0f})".ljust(80)
+                    f"({closed_app.rate:,.0f} / {bare_closed.rate:,.0f})".ljust(84)
                     + f"aim >= {aim:.0%}   {verdict(share >= aim)}"
                 )
                 extra = paced_app.p95 - paced_bare.p95
                 text = (
                     f"{'':>13}{app.name:<17} paced p95 {paced_app.p95:.1f} ms = bare "
                     f"{extra:+.1f} ms (x{paced_app.p95 / paced_bare.p95:.1f})"
-                ).ljust(80)
+                ).ljust(84)
                 if size in P95_AIM_MS:
                     limit = P95_AIM_MS[size]
                     text += f"aim <= bare +{limit:.0f} ms   {verdict(extra <= limit)}"
@@ -545,7 +545,7 @@ async def measure(
                         f"{'':>13}{app.name:<17} paced CPU/delivery "
                         f"{paced_app.cpu * 1000 / size:.0f} us = x{cpu_ratio:.2f} of bare "
                         f"({paced_bare.cpu * 1000 / size:.0f} us)"
-                    ).ljust(80)
+                    ).ljust(84)
                     + f"aim <= x{cpu_aim:.1f}   {verdict(cpu_ratio <= cpu_aim)}"
                 )
     title = f"Ratios and aims (medians of {rounds} round(s)):"
