@@ -44,6 +44,7 @@ from harness import (
     Server,
     forget_network_settings,
     free_port,
+    load_note,
     pin_load_generator,
     raise_open_files,
     start,
@@ -134,7 +135,9 @@ def main() -> None:
             flush=True,
         )
         pin_load_generator()
+        print(f"Before the runs: {load_note()}", flush=True)
         readings = {s.name: asyncio.run(measure(s, args.connections, args.idle)) for s in servers}
+        print(f"After the runs: {load_note()}", flush=True)
     print()
     print(
         f"{'server':<13} {'connections':>11} {'VmRSS before':>12} {'VmRSS after':>11} "

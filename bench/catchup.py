@@ -40,6 +40,7 @@ from harness import (
     app_context,
     close_app_context,
     forget_network_settings,
+    load_note,
     median,
     pin_load_generator,
     postgres_database,
@@ -184,7 +185,9 @@ def main() -> None:
             flush=True,
         )
         pin_load_generator()
+        print(f"Before the runs: {load_note()}", flush=True)
         asyncio.run(measure(results, args.rounds, args.messages))
+        print(f"After the runs: {load_note()}", flush=True)
     print()
     print(
         f"{'server':<17} {'messages':>8} {'pages':>5} {'join→all ms':>11} {'slowest ms':>10} "

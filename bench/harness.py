@@ -285,5 +285,14 @@ def percentiles_ms(seconds: list[float]) -> tuple[float, float, float]:
     return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
 
 
+def load_note() -> str:
+    """The machine's load averages: on a shared machine, what else ran during the run."""
+    one, five, fifteen = os.getloadavg()
+    return (
+        f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min) "
+        f"on {os.cpu_count()} cores"
+    )
+
+
 def verdict(ok: bool) -> str:
     return "meets" if ok else "MISSES"

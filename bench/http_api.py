@@ -48,6 +48,7 @@ from harness import (
     close_app_context,
     forget_network_settings,
     free_port,
+    load_note,
     median,
     percentiles_ms,
     pin_load_generator,
@@ -204,7 +205,9 @@ def main() -> None:
             flush=True,
         )
         pin_load_generator()
+        print(f"Before the runs: {load_note()}", flush=True)
         asyncio.run(measure(targets, args.rounds, args.seconds, args.concurrency))
+        print(f"After the runs: {load_note()}", flush=True)
         for server in servers:
             stop(server)
     print()
