@@ -13,7 +13,9 @@ What it measures (issue 7, "Benchmarks"):
   - ``GET /api/v1/me`` with ``Authorization: Bearer``: token check, user, memberships, JSON;
   - ``GET /api/v1/contact-points?…``: the faceted directory search, a mix of free text
     (``q=``), one and two facets, pages and sorts (``directory.search_urls``), each
-    answer with its items and facet counts.
+    answer with its items and facet counts;
+  - ``GET /directory/?…``: the same searches as the HTML page, signed in through the
+    login form (session cookie): the template and the facet sidebar on top.
 - The bare stack in the same invocation: a Flask route returning a JSON document of the
   size of ``/me``, on the same eventlet WSGI server (``bench/bare_http.py``).
 
@@ -30,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -58,11 +61,12 @@ from harness import (
     verdict,
 )
 
-AIMS = {"API GET /me": 0.50, "faceted search": 0.25}  # requests/s ÷ bare, at least
+# requests/s ÷ bare, at least
+AIMS = {"API GET /me": 0.50, "faceted search": 0.25, "search page": 0.25}
 
 
-def prepare(instance: Path, database_url: str, entries: int) -> tuple[str, list[str]]:
-    """The directory and a member's token; returns it and the search URLs."""
+def prepare(instance: Path, database_url: str, entries: int) -> tuple[str, list[str], list[str]]:
+    """The directory and a member's token; returns it and the search URLs (API, page)."""
     import directory  # bench/directory.py: the bulk load and the search mix
 
     from network.extensions import db
@@ -79,7 +83,33 @@ def prepare(instance: Path, database_url: str, entries: int) -> tuple[str, list[
         db.session.commit()
     finally:
         close_app_context(context)
-    return token, directory.search_urls(world, 500, "/api/v1/contact-points")
+    return (
+        token,
+        directory.search_urls(world, 500, "/api/v1/contact-points"),
+        directory.search_urls(world, 500, "/directory/", seed=8),
+    )
+
+
+async def session_cookie(server: Server) -> str:
+    """Sign the member in through the real login form; returns the ``Cookie`` header."""
+    import directory
+
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies of an IP address
+    async with aiohttp.ClientSession(cookie_jar=jar) as session:
+        async with session.get(f"{server.url}/login") as answer:
+            page = await answer.text()
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        if found is None:
+            raise SystemExit("no CSRF token on /login")
+        form = {
+            "email": "bench.member@example.org",
+            "password": directory.PASSWORD,
+            "csrf_token": found[1],
+        }
+        async with session.post(f"{server.url}/login", data=form, allow_redirects=False) as answer:
+            if answer.status != 302:
+                raise SystemExit(f"sign-in failed: {answer.status}")
+        return "; ".join(f"{c.key}={c.value}" for c in jar)
 
 
 @dataclass
@@ -184,7 +214,7 @@ def main() -> None:
         started = time.perf_counter()
         instance = workdir / "sqlite"
         database_url = f"sqlite:///{instance / 'network.db'}"
-        token, search_paths = prepare(instance, database_url, args.entries)
+        token, search_paths, page_paths = prepare(instance, database_url, args.entries)
         port = free_port()
         command = [sys.executable, str(ROOT / "bench" / "bare_http.py"), "--port", str(port)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -196,6 +226,7 @@ def main() -> None:
             Target("bare route", bare, ["/bare"]),
             Target("API GET /me", app, ["/api/v1/me"], auth),
             Target("faceted search", app, search_paths, auth),
+            Target("search page", app, page_paths, {"Cookie": asyncio.run(session_cookie(app))}),
         ]
         print(
             f"Servers up in {time.perf_counter() - started:.1f} s ({args.entries:,} directory "
