@@ -4,8 +4,9 @@ Run as ``.venv/bin/python bench/messaging.py`` (``--quick`` for a short run); no
 the test suite. What it measures (issue 3, "Tests and proof"):
 
 - The platform exactly as ``network serve`` runs it (eventlet, one process) on a fresh
-  SQLite file — and on PostgreSQL too when ``NETWORK_BENCH_DATABASE_URL`` names a server
-  (a fresh database is made there and dropped after). Every message goes through the
+  SQLite file — and on PostgreSQL too when the server ``NETWORK_BENCH_DATABASE_URL``
+  names (by default the local one) answers (a fresh database is made there and dropped
+  after). Every message goes through the
   whole pipeline: token check, policy, Markdown and bleach, encryption, search index,
   the per-channel ``seq``, commit, then the room broadcast.
 - The bare stack in the same invocation: Flask-SocketIO on eventlet broadcasting to a
