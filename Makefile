@@ -63,9 +63,17 @@ extract-messages: $(STAMP)
 	  --project=network -o network/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i network/translations/messages.pot -d network/translations
 
+# Every benchmark of bench/ (results: bench/RESULTS.md); BENCH_ARGS=--quick for a short run.
+# PostgreSQL and Redis are the local ones unless NETWORK_BENCH_DATABASE_URL and
+# NETWORK_BENCH_REDIS_URL say otherwise.
+BENCH_ARGS ?=
 bench: $(STAMP) translations
-	$(BIN)/python bench/directory.py
-	$(BIN)/python bench/messaging.py
+	$(BIN)/python bench/http_api.py $(BENCH_ARGS)
+	$(BIN)/python bench/directory.py $(BENCH_ARGS)
+	$(BIN)/python bench/messaging.py $(BENCH_ARGS)
+	$(BIN)/python bench/messaging.py --redis $(BENCH_ARGS)
+	$(BIN)/python bench/catchup.py $(BENCH_ARGS)
+	$(BIN)/python bench/capacity.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

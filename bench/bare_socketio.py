@@ -7,6 +7,10 @@ It speaks the platform's events (API.md) so that one load generator drives both:
 puts the connection in the channel's room; ``send`` emits a ``message`` event of the same
 shape and about the same size as the platform's to that room, then acknowledges. Run as
 ``python bench/bare_socketio.py --port N`` (the benchmark starts it, pinned to a core).
+
+With ``--redis URL --channel NAME`` it is one of several processes joined by
+Flask-SocketIO's stock Redis ``message_queue`` (python-socketio's ``RedisManager``), the
+bare counterpart of the platform's processes behind Redis.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from flask import Flask  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 
 app = Flask(__name__)
-socketio = SocketIO(app, async_mode="eventlet", manage_session=False)
+socketio = SocketIO()  # set up in __main__ (with or without Redis)
 numbers = itertools.count(1)
 
 
@@ -72,7 +76,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--redis", help="Redis URL of the message queue (several processes)")
+    parser.add_argument("--channel", default="flask-socketio", help="its Redis channel")
     args = parser.parse_args()
+    socketio.init_app(
+        app,
+        async_mode="eventlet",
+        manage_session=False,
+        message_queue=args.redis,
+        channel=args.channel,
+    )
     # As the platform's server does (network.server): socketio.run's eventlet server on a
     # listener with Nagle's algorithm off, inherited by every accepted socket.
     listener = eventlet.listen((args.host, args.port))

@@ -241,6 +241,7 @@ def run(app: Flask, world: dict[str, Any], requests: int, warmup: int, profile: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3,000 entries, 100 requests")
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=400, help="per search series")
     parser.add_argument("--warmup", type=int, default=20)
@@ -253,6 +254,8 @@ def main() -> None:
         help="print a cProfile of 200 HTML searches, sorted by this column",
     )
     args = parser.parse_args()
+    if args.quick:
+        args.entries, args.requests = 3000, 100
     with tempfile.TemporaryDirectory(prefix="network-bench-") as tmp:
         app = create_app(
             {

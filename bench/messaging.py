@@ -4,8 +4,9 @@ Run as ``.venv/bin/python bench/messaging.py`` (``--quick`` for a short run); no
 the test suite. What it measures (issue 3, "Tests and proof"):
 
 - The platform exactly as ``network serve`` runs it (eventlet, one process) on a fresh
-  SQLite file — and on PostgreSQL too when ``NETWORK_BENCH_DATABASE_URL`` names a server
-  (a fresh database is made there and dropped after). Every message goes through the
+  SQLite file — and on PostgreSQL too when the server ``NETWORK_BENCH_DATABASE_URL``
+  names (by default the local one) answers (a fresh database is made there and dropped
+  after). Every message goes through the
   whole pipeline: token check, policy, Markdown and bleach, encryption, search index,
   the per-channel ``seq``, commit, then the room broadcast.
 - The bare stack in the same invocation: Flask-SocketIO on eventlet broadcasting to a
@@ -36,6 +37,20 @@ load generator's clock; "CPU ms/msg" is the server process's CPU time per messag
 loss, duplicate or refused send fails the run (exit status 1). The aims are printed next
 to the results.
 
+``--redis``: the same with two processes per stack joined by Redis (issue 7): the
+platform twice on one fresh PostgreSQL database (``NETWORK_BENCH_DATABASE_URL``, by
+default the local server; the database is made and dropped by the benchmark) with
+``NETWORK_REDIS_URL`` (``NETWORK_BENCH_REDIS_URL``, by default the local Redis) and a
+channel of its own, against two bare processes on Flask-SocketIO's stock Redis
+``message_queue``. Members and senders alternate between the two processes, so half of
+every message's deliveries cross Redis. With only two cores, both processes of a stack
+run on the server core and the load generator on the other. Aims: deliveries/s at least
+65% of bare at 10 members, 85% at 100 and 500. Both modes also print the paced server CPU
+per delivery against bare (aims at most x2 at 10 members, x1.5 at 100 and 500).
+
+Without ``--redis``, PostgreSQL (the same default) is measured next to SQLite when it
+answers; ``NETWORK_BENCH_DATABASE_URL=`` (empty) leaves it out.
+
 ``--profile`` runs the SQLite platform server under cProfile from the first measured run
 and prints where its time went.
 """
@@ -45,130 +60,68 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import pstats
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import aiohttp  # noqa: E402
-from sio_client import Connection  # noqa: E402
+import aiohttp
+from harness import (
+    LOAD_CORE,
+    ROOT,
+    SERVER_CORE,
+    Server,
+    app_context,
+    close_app_context,
+    forget_network_settings,
+    free_port,
+    load_note,
+    median,
+    pin_load_generator,
+    postgres_database,
+    postgres_url,
+    redis_url,
+    start,
+    start_platform,
+    stop,
+    verdict,
+)
+from sio_client import Connection
 
 SIZES = (10, 100, 500)
 WINDOW = 8  # messages in flight at most
 SENDERS = 64  # connections that send, spread over the channel's members
 THROUGHPUT_AIM = {10: 0.30, 100: 0.60, 500: 0.75}  # platform deliveries/s ÷ bare
+REDIS_THROUGHPUT_AIM = {10: 0.65, 100: 0.85, 500: 0.85}  # the same, two processes + Redis
+CPU_AIM = {10: 2.0, 100: 1.5, 500: 1.5}  # paced CPU per delivery: platform ÷ bare, at most
 P95_AIM_MS = {10: 5.0, 100: 5.0}  # paced p95: platform at most bare + this
 PACED_SHARE = 0.5  # paced rate = this x aim x bare throughput
 STALL_SECONDS = 15  # no delivery completes for this long: the run has lost something
-SERVER_CORE, LOAD_CORE = 0, 1
-HOST = "127.0.0.1"
 
 
 # --- Servers ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    # size -> channel id; member index -> token (the bare stack takes no token)
-    channels: dict[int, int]
-    tokens: list[str | None]
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pinned(command: list[str]) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
-        return ["taskset", "-c", str(SERVER_CORE), *command]
-    return command
-
-
-def start(
-    name: str, command: list[str], env: dict[str, str], log: Path, port: int, **extra: Any
-) -> Server:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            pinned(command), env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{name} exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return Server(name, url, process, log, **extra)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"{name} did not answer on /healthz within 60 s:\n{log.read_text()}")
-
-
-def stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-def server_env(instance: Path, database_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NETWORK_")}
-    env.update(
-        NETWORK_INSTANCE_PATH=str(instance),
-        NETWORK_DATABASE_URL=database_url,
-        NETWORK_BASE_URL=f"http://{HOST}:{port}",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 def prepare(instance: Path, database_url: str, members: int) -> tuple[dict[int, int], list[str]]:
     """A migrated database with ``members`` accounts in one network, a topic channel per
     size with the first ``size`` of them, and a token for each (through the services)."""
-    from flask_migrate import upgrade
-
-    from network import create_app
     from network.extensions import db
     from network.services import accounts, demo, messaging
 
-    app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        upgrade()
+    context = app_context(instance, database_url)
+    try:
         network = demo._ensure_networks()["wacap"]
         db.session.commit()
         users = [
@@ -192,18 +145,25 @@ def prepare(instance: Path, database_url: str, members: int) -> tuple[dict[int, 
             if size <= members
         }
         tokens = [accounts.create_token(user, "bench")[1] for user in users]
-        db.session.remove()
-        db.engine.dispose()
+    finally:
+        close_app_context(context)
     return channels, tokens
 
 
 def start_app(
-    name: str, instance: Path, database_url: str, members: int, profile: Path | None = None
+    name: str,
+    instance: Path,
+    database_url: str,
+    members: int,
+    profile: Path | None = None,
+    processes: int = 1,
+    redis: dict[str, str] | None = None,
 ) -> Server:
+    """The platform as ``network serve`` runs it; ``processes`` of them on the same
+    database and instance, joined by Redis (``redis``: the ``NETWORK_REDIS_*`` settings)."""
     from network.server import BOOTSTRAP
 
     channels, tokens = prepare(instance, database_url, members)
-    port = free_port()
     bootstrap = BOOTSTRAP
     if profile is not None:
         # The same server under cProfile, switched on by SIGUSR1 (once warm) and written
@@ -216,47 +176,60 @@ def start_app(
             f"profiler.dump_stats({str(profile)!r}), sys.exit(0))); "
             "from network.server import main; main()",
         )
-    # What `network serve` execs (network.cli), on this database and instance.
-    command = [sys.executable, "-c", bootstrap, "--host", HOST, "--port", str(port)]
-    env = server_env(instance, database_url, port)
-    log = instance / "server.log"
-    return start(name, command, env, log, port, channels=channels, tokens=tokens)
+    servers = [
+        start_platform(
+            name,
+            instance,
+            database_url,
+            bootstrap=bootstrap,
+            log_name=f"server-{number}.log",
+            settings=redis,
+            channels=channels,
+            tokens=tokens,
+        )
+        for number in range(processes)
+    ]
+    servers[0].peers = servers[1:]
+    return servers[0]
 
 
-def start_bare(workdir: Path) -> Server:
-    port = free_port()
-    command = [sys.executable, str(ROOT / "bench" / "bare_socketio.py"), "--port", str(port)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = workdir / "bare.log"
-    return start("bare", command, env, log, port, channels={s: s for s in SIZES}, tokens=[])
+def start_bare(workdir: Path, processes: int = 1, redis: dict[str, str] | None = None) -> Server:
+    """The bare stack; ``processes`` of them joined by Flask-SocketIO's stock Redis
+    ``message_queue`` (``redis``: its URL and channel)."""
+    options = ["--redis", redis["redis_url"], "--channel", redis["redis_channel"]] if redis else []
+    servers = []
+    for number in range(processes):
+        port = free_port()
+        command = [
+            sys.executable,
+            str(ROOT / "bench" / "bare_socketio.py"),
+            "--port",
+            str(port),
+            *options,
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        log = workdir / f"bare-{number}.log"
+        name = "bare (Redis)" if redis else "bare"
+        servers.append(start(name, command, env, log, port, channels={s: s for s in SIZES}))
+    servers[0].peers = servers[1:]
+    return servers[0]
 
 
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A fresh database on the PostgreSQL server at ``server_url``, dropped afterwards."""
-    import uuid
-
-    import sqlalchemy as sa
-
-    from network.config import normalise_database_url
-
-    url = sa.make_url(normalise_database_url(server_url))
-    name = f"network_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+async def wait_for_listeners(server: Server) -> None:
+    """With Redis, each platform process subscribes when its first socket arrives;
+    /healthz says when the subscription is up (``listener``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    for url in server.urls:
+        while loop.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                    status = json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                status = json.loads(exc.read())
+            if status.get("listener") in ("ok", "disabled", None):
+                break
+            await asyncio.sleep(0.05)
 
 
 # --- Load -----------------------------------------------------------------------------
@@ -319,11 +292,14 @@ class Room:
 
     async def open(self) -> None:
         gate = asyncio.Semaphore(32)
+        urls = self.server.urls
 
         async def connect(index: int, member: bool) -> Connection:
             async with gate:
                 handler = self._receiver(index) if member else self._ignore
-                connection = Connection(self.session, self.server.url, handler)
+                # Members and senders spread over the server's processes (with Redis).
+                url = urls[index % len(urls)]
+                connection = Connection(self.session, url, handler)
                 await connection.connect(self._auth(index))
                 if member:
                     ack = await connection.call(
@@ -433,10 +409,6 @@ class Room:
 # --- Report ---------------------------------------------------------------------------
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 @dataclass
 class Summary:
     rate: float
@@ -479,10 +451,6 @@ def line(size: int, load: str, name: str, s: Summary) -> str:
     )
 
 
-def verdict(ok: bool) -> str:
-    return "meets" if ok else "MISSES"
-
-
 # --- Main -----------------------------------------------------------------------------
 
 
@@ -493,6 +461,7 @@ async def measure(
     seconds: float,
     paced_share: float,
     profiling: bool,
+    throughput_aim: dict[int, float],
 ) -> tuple[list[str], bool]:
     """Every size: closed-loop rounds, then paced rounds, the servers in turn (in a
     rotating order); returns the report lines and whether every delivery arrived once.
@@ -509,6 +478,8 @@ async def measure(
             opened = time.perf_counter()
             for room in rooms:
                 await room.open()
+            for server in servers:
+                await wait_for_listeners(server)
             print(
                 f"\n{size} members: {len(rooms)} servers x ({size} members + {SENDERS} senders) "
                 f"connected in {time.perf_counter() - opened:.1f} s",
@@ -526,7 +497,7 @@ async def measure(
                     closed[room.server.name].append(run)
                     print(f"  closed loop  {room.server.name:<17} {run.rate:>9,.0f}/s", flush=True)
             bare_closed = summarise(closed[bare.name])
-            paced_rate = paced_share * THROUGHPUT_AIM[size] * bare_closed.rate / size
+            paced_rate = paced_share * throughput_aim[size] * bare_closed.rate / size
             paced: dict[str, list[Run]] = {s.name: [] for s in servers}
             for number in range(rounds):
                 order = rooms if number % 2 == 0 else rooms[::-1]
@@ -552,23 +523,38 @@ async def measure(
             for app in apps:
                 closed_app, paced_app = summaries["closed"][app.name], summaries["paced"][app.name]
                 paced_bare = summaries["paced"][bare.name]
-                share, aim = closed_app.rate / bare_closed.rate, THROUGHPUT_AIM[size]
+                share, aim = closed_app.rate / bare_closed.rate, throughput_aim[size]
                 aims.append(
                     f"{size:>4} members  {app.name:<17} deliveries/s {share:>4.0%} of bare "
-                    f"({closed_app.rate:,.0f} / {bare_closed.rate:,.0f})".ljust(76)
+                    f"({closed_app.rate:,.0f} / {bare_closed.rate:,.0f})".ljust(84)
                     + f"aim >= {aim:.0%}   {verdict(share >= aim)}"
                 )
                 extra = paced_app.p95 - paced_bare.p95
                 text = (
                     f"{'':>13}{app.name:<17} paced p95 {paced_app.p95:.1f} ms = bare "
                     f"{extra:+.1f} ms (x{paced_app.p95 / paced_bare.p95:.1f})"
-                ).ljust(76)
+                ).ljust(84)
                 if size in P95_AIM_MS:
                     limit = P95_AIM_MS[size]
                     text += f"aim <= bare +{limit:.0f} ms   {verdict(extra <= limit)}"
                 else:
                     text += "(no aim at this size)"
                 aims.append(text)
+                if paced_app.messages < 0.95 * paced_bare.messages:
+                    aims.append(
+                        f"{'':>13}{app.name:<17} (could not carry the paced rate: its paced "
+                        "row is a closed loop in effect, latency includes queueing)"
+                    )
+                # CPU per delivery: both rows carry the same deliveries per message.
+                cpu_ratio, cpu_aim = paced_app.cpu / paced_bare.cpu, CPU_AIM[size]
+                aims.append(
+                    (
+                        f"{'':>13}{app.name:<17} paced CPU/delivery "
+                        f"{paced_app.cpu * 1000 / size:.0f} us = x{cpu_ratio:.2f} of bare "
+                        f"({paced_bare.cpu * 1000 / size:.0f} us)"
+                    ).ljust(84)
+                    + f"aim <= x{cpu_aim:.1f}   {verdict(cpu_ratio <= cpu_aim)}"
+                )
     title = f"Ratios and aims (medians of {rounds} round(s)):"
     return [*report, "", title, *aims], complete
 
@@ -600,18 +586,26 @@ def main() -> None:
         action="store_true",
         help="run the platform's SQLite server under cProfile and print where time goes",
     )
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="two processes per stack joined by Redis (NETWORK_BENCH_REDIS_URL), the "
+        "platform on PostgreSQL (NETWORK_BENCH_DATABASE_URL)",
+    )
     args = parser.parse_args()
+    if args.profile and args.redis:
+        parser.error("--profile profiles the one-process SQLite server: not with --redis")
     if args.quick:
         args.rounds, args.seconds = 1, 1.5
     unknown = sorted(set(args.sizes) - set(SIZES))
     if unknown:
         parser.error(f"sizes are among {SIZES}, not {unknown}")
     members = max(args.sizes)
-    postgres_url = os.environ.get("NETWORK_BENCH_DATABASE_URL")
-    # The servers get their settings from the benchmark alone, and so does the set-up
-    # done here (the same instance folder, hence the same secret and data key).
-    for name in [n for n in os.environ if n.startswith("NETWORK_")]:
-        del os.environ[name]
+    pg_server = postgres_url()
+    redis_server = redis_url() if args.redis else None
+    if args.redis and not (redis_server and pg_server):
+        raise SystemExit("--redis needs Redis and PostgreSQL (NETWORK_BENCH_*_URL)")
+    forget_network_settings()
 
     with (
         tempfile.TemporaryDirectory(prefix="network-bench-") as tmp,
@@ -622,26 +616,53 @@ def main() -> None:
         stack.callback(lambda: [stop(s) for s in servers])
         profile = workdir / "app.prof" if args.profile else None
         started = time.perf_counter()
-        servers.append(start_bare(workdir))
-        sqlite_instance = workdir / "sqlite"
-        sqlite_url = f"sqlite:///{sqlite_instance / 'network.db'}"
-        servers.append(start_app("app (SQLite)", sqlite_instance, sqlite_url, members, profile))
-        if postgres_url:
-            database_url = stack.enter_context(postgres_database(postgres_url))
-            servers.append(start_app("app (PostgreSQL)", workdir / "pg", database_url, members))
+        if redis_server and pg_server:
+            # Two processes of each stack, on one Redis channel of their own per stack.
+            tag = uuid.uuid4().hex[:8]
+            bare_queue = {"redis_url": redis_server, "redis_channel": f"bench-bare-{tag}"}
+            servers.append(start_bare(workdir, 2, bare_queue))
+            app_queue = {"redis_url": redis_server, "redis_channel": f"bench-app-{tag}"}
+            database_url = stack.enter_context(postgres_database(pg_server))
+            servers.append(
+                start_app(
+                    "app x2 PG+Redis", workdir / "pg", database_url, members, None, 2, app_queue
+                )
+            )
+            throughput_aim = REDIS_THROUGHPUT_AIM
+            shape = "two processes per stack joined by Redis, members spread over both"
+        else:
+            servers.append(start_bare(workdir))
+            sqlite_instance = workdir / "sqlite"
+            sqlite_url = f"sqlite:///{sqlite_instance / 'network.db'}"
+            servers.append(start_app("app (SQLite)", sqlite_instance, sqlite_url, members, profile))
+            if pg_server:
+                database_url = stack.enter_context(postgres_database(pg_server))
+                servers.append(start_app("app (PostgreSQL)", workdir / "pg", database_url, members))
+            throughput_aim = THROUGHPUT_AIM
+            shape = "one process per stack"
         print(
             f"Servers up in {time.perf_counter() - started:.1f} s ({members} accounts, a topic "
-            f"channel per size); servers on core {SERVER_CORE}, load generator on core "
-            f"{LOAD_CORE}; {args.rounds} round(s) of {args.seconds:.1f} s runs per load.",
+            f"channel per size; {shape}); every server process on core {SERVER_CORE}, the "
+            f"load generator on core {LOAD_CORE}; {args.rounds} round(s) of "
+            f"{args.seconds:.1f} s runs per load.",
             flush=True,
         )
-        if postgres_url:
-            print("PostgreSQL itself runs unpinned on this machine: it shares both cores.")
-        if (os.cpu_count() or 1) > 1:
-            os.sched_setaffinity(0, {LOAD_CORE})
+        if pg_server:
+            print("PostgreSQL (and Redis) run unpinned on this machine: they share both cores.")
+        pin_load_generator()
+        print(f"Before the runs: {load_note()}", flush=True)
         report, complete = asyncio.run(
-            measure(servers, args.sizes, args.rounds, args.seconds, args.paced_share, args.profile)
+            measure(
+                servers,
+                args.sizes,
+                args.rounds,
+                args.seconds,
+                args.paced_share,
+                args.profile,
+                throughput_aim,
+            )
         )
+        print(f"After the runs: {load_note()}", flush=True)
         for server in servers:
             stop(server)
         print()
