@@ -87,7 +87,9 @@ class Membership(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")
-    network: Mapped[Network] = relationship()
+    # Joined: whoever reads a membership reads its network (roles, /api/v1/me), and one
+    # query per membership was most of an authenticated API request's time (bench/).
+    network: Mapped[Network] = relationship(lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Membership user={self.user_id} network={self.network_id} {self.role}>"
