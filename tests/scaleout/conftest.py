@@ -84,7 +84,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     if not redis_url:
         _need("NETWORK_TEST_REDIS_URL is not set")
     try:
-        redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()
+        with redis.Redis.from_url(redis_url, socket_connect_timeout=5) as client:
+            client.ping()
     except redis.RedisError as exc:
         _need(f"Redis at NETWORK_TEST_REDIS_URL is not reachable: {exc}")
     try:
@@ -180,11 +181,10 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-
         def answers() -> bool:
             try:
-                return bool(client.ping())
+                with redis.Redis.from_url(self.url, socket_connect_timeout=1) as client:
+                    return bool(client.ping())
             except redis.RedisError:
                 return False
 
