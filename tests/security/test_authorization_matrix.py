@@ -55,7 +55,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -655,6 +654,13 @@ def test_every_route_and_event_follows_the_table(app, db, login, tmp_path, monke
         with open(os.environ["MATRIX_RECORD"], "w") as out:
             out.write("\n".join(_table_line(k, v) for k, v in observed.items()) + "\n")
 
+    problems = _differences(observed)
+    assert not problems, "\n".join(problems)
+
+
+def _differences(observed: dict[str, list[str]]) -> list[str]:
+    """Every cell that differs from ``EXPECTED``, every route or event without an entry
+    (with the line to add) and every entry whose route or event is gone."""
     problems = []
     for key, outcomes in observed.items():
         if key not in EXPECTED:
@@ -663,11 +669,9 @@ def test_every_route_and_event_follows_the_table(app, db, login, tmp_path, monke
                 f"{_table_line(key, outcomes)}"
             )
             continue
-        expected = EXPECTED[key].split()
-        assert len(expected) == len(ROLES), f"{key}: {len(ROLES)} cells expected"
         wrong = [
             f"{role} expected {want} got {got}"
-            for role, want, got in zip(ROLES, expected, outcomes, strict=True)
+            for role, want, got in zip(ROLES, EXPECTED[key].split(), outcomes, strict=True)
             if want != got
         ]
         if wrong:
@@ -675,9 +679,25 @@ def test_every_route_and_event_follows_the_table(app, db, login, tmp_path, monke
     stale = sorted(set(EXPECTED) - set(observed))
     if stale:
         problems.append(f"entries for routes or events that no longer exist: {stale}")
-    assert not problems, "\n".join(problems)
+    return problems
 
 
-@pytest.mark.parametrize("key", sorted(EXPECTED))
-def test_table_lines_are_well_formed(key: str) -> None:
-    assert len(EXPECTED[key].split()) == len(ROLES), key
+def test_the_table_is_well_formed() -> None:
+    wrong = [key for key, cells in EXPECTED.items() if len(cells.split()) != len(ROLES)]
+    assert not wrong, f"every entry has one cell per role {ROLES}: {wrong}"
+
+
+def test_a_route_or_event_without_an_entry_fails_with_the_line_to_add() -> None:
+    observed = {key: cells.split() for key, cells in EXPECTED.items()}
+    observed["GET new_blueprint.secret_page"] = ["login"] + ["200"] * (len(ROLES) - 1)
+    observed["socket new_event"] = ["off"] + ["ok"] * (len(ROLES) - 1)
+    del observed["GET main.home"]
+    problems = _differences(observed)
+    assert len(problems) == 3, problems
+    assert "GET new_blueprint.secret_page: no entry in EXPECTED" in problems[0]
+    assert '"GET new_blueprint.secret_page":' in problems[0]  # the line to add
+    assert "socket new_event: no entry in EXPECTED" in problems[1]
+    assert "GET main.home" in problems[2]
+    observed = {key: cells.split() for key, cells in EXPECTED.items()}
+    observed["GET cases.show"][ROLES.index("admin")] = "200c"
+    assert _differences(observed) == ["GET cases.show: admin expected 404 got 200c"]

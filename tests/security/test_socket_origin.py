@@ -24,6 +24,19 @@ FOREIGN = "https://evil.example.org"
 HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
 
 
+@pytest.fixture(autouse=True)
+def _real_socket_server(monkeypatch):  # type: ignore[no-untyped-def]
+    """The server as it runs, for these requests: Flask-SocketIO's test client (used by
+    other tests in the same process) replaces the server's packet senders with its own,
+    which drop the packets of every other client; handlers run inside the polling
+    request, on the test's thread and its rolled-back connection."""
+    for name in ("_send_packet", "_send_eio_packet"):
+        if name in vars(socketio.server):
+            monkeypatch.delattr(socketio.server, name)
+    monkeypatch.setattr(socketio.server.eio, "async_handlers", False)
+    monkeypatch.setattr(socketio.server, "async_handlers", False)
+
+
 @pytest.fixture
 def signed_in(client, make_user, login):  # type: ignore[no-untyped-def]
     return login(client, make_user("contact_point", "wacap"))
