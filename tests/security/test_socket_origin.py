@@ -1,4 +1,4 @@
-"""Cross-site WebSocket hijacking (issue 8; OWASP ASVS V13.2.3 / V4.2.2 on sockets, V14.5.3):
+"""Cross-site WebSocket hijacking (issue 8; OWASP ASVS V13.2.3, V14.5.3, V4.2.2):
 a page of another site cannot open a Socket.IO connection that rides on the platform's
 session cookie.
 
