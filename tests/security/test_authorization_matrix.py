@@ -130,12 +130,12 @@ EXPECTED: dict[str, str] = {
     "POST admin.change":                         "login 403   403   403   403   403   403   302",
     "DELETE attachments.discard_upload":         "401   404   404   404   404   404   404   404",
     "GET api_cases.list_cases":                  "401   200   200   200c  200   200   200c  200",
-    "POST api_cases.create_case":                "401   422   422   422   422   422   422   422",
+    "POST api_cases.create_case":                "401   403   403   422   422   422   422   403",
     "GET api_cases.get_case":                    "401   404   404   200c  404   404   200c  404",
     "PATCH api_cases.update_case":               "401   404   404   200c  404   404   200c  404",
     "POST api_cases.change_status":              "401   404   404   422   404   404   422   404",
     "GET api.channels":                          "401   200   200   200c  200   200   200c  200",
-    "POST api.create_channel":                   "401   422   422   422   422   422   422   422",
+    "POST api.create_channel":                   "401   422   422   201   201   201   201   422",
     "POST attachments.upload":                   "401   404   404   422   404   404   422   404",
     "GET api.channel_members":                   "401   404   404   200   404   404   200   404",
     "POST api.add_channel_members":              "401   404   404   422   404   404   403   404",
@@ -546,6 +546,8 @@ def _csrf(client: FlaskClient, signed_in: bool) -> str:
 BODIES: dict[str, Any] = {
     "api.post_channel_message": lambda: {"body": "matrix", "client_id": uuid.uuid4().hex},
     "training.create_programme": lambda: {"network": "wacap"},
+    "api_cases.create_case": lambda: {"network": "wacap"},
+    "api.create_channel": lambda: {"kind": "topic", "network": "wacap", "name": "Matrix"},
 }
 # Query strings of the routes that search or list a period. The search is for the case's
 # word in capitals: the page repeats the query, only a hit shows the word as written.
