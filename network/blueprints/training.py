@@ -212,8 +212,6 @@ def add_material(module_id: int):  # type: ignore[no-untyped-def]
     found = training.get_module(module_id, current_user)
     upload = request.files.get("file")
     try:
-        if upload is None or not upload.filename:
-            raise ValidationError(fields={"file": _("Choose a file to send.")})
         training.add_material(current_user, found, upload)
     except ValidationError as error:
         _flash(error)

@@ -379,6 +379,9 @@ def add_material(user: Any, module: Module, upload: Any) -> Material:
     SHA-256). Raises ``Forbidden``, ``TooLarge`` or ``ValidationError``."""
     if not policy.can_manage_programme(user, module.programme):
         raise Forbidden()
+    # Checked after the access check, so that nobody learns more than "forbidden".
+    if upload is None or (hasattr(upload, "filename") and not upload.filename):
+        raise ValidationError(fields={"file": _("Choose a file to send.")})
     module_id, user_id = module.id, user.id
     db.session.commit()  # end the read part before the slow file work (see attachments)
     prepared = attachments.store_file(upload)
@@ -705,9 +708,10 @@ def submit_test(user: Any, enrolment: Enrolment, kind: Any, answers: Mapping[Any
 def record_score(user: Any, enrolment: Enrolment, kind: Any, score: Any) -> Attempt:
     """A trainer records (or corrects) the score of a paper test. Raises ``Forbidden``,
     ``NotFound`` or ``ValidationError`` (a score outside 0-100); nothing is written then."""
-    kind = _check_kind(kind)
+    # The access check first: someone who may not record scores learns nothing more.
     if not policy.can_update_cohort(user, enrolment.cohort):
         raise Forbidden(_("Only the cohort's trainers record scores."))
+    kind = _check_kind(kind)
     value = parse_score(score)
     attempt = attempt_of(enrolment, kind)
     if attempt is not None and attempt.recorded_by_id is None:
