@@ -181,6 +181,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
         def answers() -> bool:
             try:
                 with redis.Redis.from_url(self.url, socket_connect_timeout=1) as client:
