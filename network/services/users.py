@@ -102,13 +102,13 @@ def set_admin(actor: Any, user_id: int, admin: bool) -> User:
     return user
 
 
-def end_sessions(actor: Any, user_id: int) -> int:
+def end_sessions(actor: Any, user_id: int) -> User:
     """An administrator signs a person out everywhere (a stolen laptop): every
-    server-side session ends and their sockets close (issue 8). Returns how many."""
+    server-side session ends and their sockets close (issue 8)."""
     from network.services import sessions
 
     user = _target(actor, user_id)
     ended = sessions.revoke_all(user.id, "admin")
     audit.record(actor, "user.sessions_end", "user", user.id, after={"sessions": ended})
     db.session.commit()
-    return ended
+    return user
