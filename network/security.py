@@ -167,9 +167,7 @@ def enforce_session() -> Any:
         return None
     if not current_user.is_authenticated:
         return None
-    if request.endpoint in ENROLMENT_ENDPOINTS or not policy.must_enrol_second_factor(
-        current_user
-    ):
+    if request.endpoint in ENROLMENT_ENDPOINTS or not policy.must_enrol_second_factor(current_user):
         return None
     if wants_json():
         raise Forbidden(_l("Your network requires two-factor sign-in: set it up first."))

@@ -196,9 +196,7 @@ def reauthenticate():  # type: ignore[no-untyped-def]
     status = 200
     if form.validate_on_submit():
         try:
-            accounts.reauthenticate(
-                current_user, form.password.data or "", form.code.data or ""
-            )
+            accounts.reauthenticate(current_user, form.password.data or "", form.code.data or "")
         except accounts.SignInFailed:
             flash(_("The password or code is wrong."), "error")
             status = 401

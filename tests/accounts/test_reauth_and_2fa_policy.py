@@ -48,7 +48,8 @@ def test_an_export_asks_for_the_password_again_after_five_minutes(client, make_u
     assert wrong.status_code == 401
     assert client.get("/directory/export.csv").status_code == 302
     ok = _reauth(client, next_url="/directory/export.csv")
-    assert ok.status_code == 302 and ok.headers["Location"] == "/directory/export.csv"
+    assert ok.status_code == 302
+    assert ok.headers["Location"] == "/directory/export.csv"
     assert client.get("/directory/export.csv").status_code == 200
 
 
@@ -80,7 +81,9 @@ def test_role_changes_removals_and_tokens_need_a_recent_proof(client, make_user,
         "/account/tokens", data={"tok-label": "x", "csrf_token": csrf_token(client, "/account/")}
     )
     assert created.headers["Location"].startswith("/reauthenticate")
-    assert db.session.scalar(select(AccessToken).where(AccessToken.user_id == coordinator.id)) is None
+    assert (
+        db.session.scalar(select(AccessToken).where(AccessToken.user_id == coordinator.id)) is None
+    )
     _reauth(client)
     changed = client.post(
         f"/networks/wacap/members/{membership.id}/role",
@@ -153,7 +156,8 @@ def test_a_member_without_2fa_is_sent_to_enrol_first(client, make_user, login, d
     page = client.get("/account/2fa").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     enrolled = client.post(
-        "/account/2fa", data={"code": code_now(secret), "csrf_token": csrf_token(client, "/account/2fa")}
+        "/account/2fa",
+        data={"code": code_now(secret), "csrf_token": csrf_token(client, "/account/2fa")},
     )
     assert enrolled.status_code == 200
     assert client.get("/directory/").status_code == 200
@@ -195,10 +199,12 @@ def test_recovery_codes_are_ten_single_use_hashed_and_replaceable(client, make_u
     page = client.get("/account/2fa").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     shown = client.post(
-        "/account/2fa", data={"code": code_now(secret), "csrf_token": csrf_token(client, "/account/2fa")}
+        "/account/2fa",
+        data={"code": code_now(secret), "csrf_token": csrf_token(client, "/account/2fa")},
     ).get_data(as_text=True)
     codes = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", shown)
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     stored = list(db.session.scalars(select(RecoveryCode.code_hash)))
     assert len(stored) == 10
     assert not any(c.replace("-", "") in h or c in h for c in codes for h in stored)
@@ -222,7 +228,8 @@ def test_a_recovery_code_signs_in_once(app, client, make_user, login, db):
     page = client.get("/account/2fa").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     shown = client.post(
-        "/account/2fa", data={"code": code_now(secret), "csrf_token": csrf_token(client, "/account/2fa")}
+        "/account/2fa",
+        data={"code": code_now(secret), "csrf_token": csrf_token(client, "/account/2fa")},
     ).get_data(as_text=True)
     code = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", shown)[0]
     for expected in (302, 401):

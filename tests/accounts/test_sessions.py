@@ -67,7 +67,8 @@ def test_a_session_cookie_replayed_after_sign_out_is_refused(app, client, person
     thief.set_cookie("session", stolen)
     assert not _signed_in(thief)
     (record,) = _sessions(db, person)
-    assert record.revoked_at is not None and record.revoked_reason == "logout"
+    assert record.revoked_at is not None
+    assert record.revoked_reason == "logout"
 
 
 def test_a_remember_me_cookie_replayed_after_sign_out_is_refused(app, client, person):
@@ -246,7 +247,8 @@ def test_a_socket_event_of_a_revoked_session_is_refused(app, client, person, db)
     record.revoked_at = utcnow()
     db.session.commit()
     ack = socket.emit("join", {"channel_id": 1}, callback=True)
-    assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "unauthorized"
     assert sessions.recently_authenticated(None) is False
 
 
@@ -259,13 +261,16 @@ def test_cookies_are_httponly_samesite_and_secure_host_prefixed_under_tls(
     plain = _sign_in(client, person, remember=True).headers.getlist("Set-Cookie")
     for prefix in ("session=", "remember_token="):
         cookie = next(c for c in plain if c.startswith(prefix))
-        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+        assert "HttpOnly" in cookie
+        assert "SameSite=Lax" in cookie
+        assert "Path=/" in cookie
 
     monkeypatch.setenv("NETWORK_SECURE_COOKIES", "true")
     secure = load_config({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
     assert secure["SESSION_COOKIE_NAME"] == "__Host-session"
     assert secure["REMEMBER_COOKIE_NAME"] == "__Host-remember_token"
-    assert secure["SESSION_COOKIE_SECURE"] and secure["REMEMBER_COOKIE_SECURE"]
+    assert secure["SESSION_COOKIE_SECURE"]
+    assert secure["REMEMBER_COOKIE_SECURE"]
     for key in (
         "SESSION_COOKIE_NAME",
         "REMEMBER_COOKIE_NAME",
@@ -289,8 +294,11 @@ def test_cookies_are_httponly_samesite_and_secure_host_prefixed_under_tls(
     cookies = response.headers.getlist("Set-Cookie")
     for prefix in ("__Host-session=", "__Host-remember_token="):
         cookie = next(c for c in cookies if c.startswith(prefix))
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-        assert "Path=/" in cookie and "Domain" not in cookie
+        assert "Secure" in cookie
+        assert "HttpOnly" in cookie
+        assert "SameSite=Lax" in cookie
+        assert "Path=/" in cookie
+        assert "Domain" not in cookie
     assert tls.get("/account/", base_url="https://localhost").status_code == 200
 
 
