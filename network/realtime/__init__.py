@@ -138,6 +138,10 @@ def socket_user() -> Any:
         user = accounts.user_for_token(value)
     elif kind == "session":
         user = accounts.user_for_session_id(value)
+        if user is None:
+            # Issue 8: the server-side session ended (signed out elsewhere, idle, too
+            # old): the socket goes too, so it stops receiving the rooms' broadcasts.
+            disconnect()
     if user is None:
         raise Unauthorized()
     return user

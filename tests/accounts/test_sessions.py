@@ -247,8 +247,9 @@ def test_a_socket_event_of_a_revoked_session_is_refused(app, client, person, db)
     record.revoked_at = utcnow()
     db.session.commit()
     ack = socket.emit("join", {"channel_id": 1}, callback=True)
-    assert ack["ok"] is False
-    assert ack["error"]["code"] == "unauthorized"
+    # Refused, and the socket of the ended session is closed (no more broadcasts).
+    assert not ack or ack["error"]["code"] == "unauthorized"
+    assert not socket.is_connected()
     assert sessions.recently_authenticated(None) is False
 
 
@@ -307,3 +308,16 @@ def csrf_token_over(client, url: str) -> str:
 
     html = client.get(url).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def test_a_socket_of_an_idle_session_is_closed_at_its_next_event(app, client, person, db):
+    """ASVS 3.3.2: the idle timeout holds for sockets too."""
+    _sign_in(client, person)
+    socket = socketio.test_client(app, flask_test_client=client)
+    assert socket.is_connected()
+    (record,) = _sessions(db, person)
+    record.last_seen_at = utcnow() - timedelta(minutes=31)
+    db.session.commit()
+    socket.emit("join", {"channel_id": 1}, callback=True)
+    assert not socket.is_connected()
+    assert _sessions(db, person)[0].revoked_reason == "idle"
