@@ -158,7 +158,7 @@ def enforce_session() -> Any:
     check (revoked, idle, too old) runs and writes its touch here, never in the middle
     of a view's transaction. Then send a member who must use two-factor sign-in to
     enrol first (a page) or refuse with 403 (JSON)."""
-    from flask import flash, redirect, url_for
+    from flask import flash, redirect, session, url_for
 
     from network import policy
     from network.errors import Forbidden, wants_json
@@ -166,6 +166,12 @@ def enforce_session() -> Any:
     if request.endpoint == "static" or g.get("token_auth"):
         return None
     if not current_user.is_authenticated:
+        if session.get("_user_id"):
+            # An ended session: forget it, and have Flask-Login delete the remember-me
+            # cookie, instead of looking both up again on every request.
+            for key in ("_user_id", "_fresh", "_id"):
+                session.pop(key, None)
+            session["_remember"] = "clear"
         return None
     if request.endpoint in ENROLMENT_ENDPOINTS or not policy.must_enrol_second_factor(current_user):
         return None

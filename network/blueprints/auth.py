@@ -182,6 +182,7 @@ def reauth_required(view: Callable[..., Any]) -> Callable[..., Any]:
             flash(_("Confirm who you are, then repeat the action."), "info")
         return redirect(url_for("auth.reauthenticate", next=_return_path()))
 
+    wrapped.requires_reauth = True  # type: ignore[attr-defined]
     return wrapped
 
 

@@ -263,3 +263,30 @@ def test_a_fresh_proof_is_enough(client, make_user, login, db, minutes):
     login(client, coordinator)
     _age_reauth(db, coordinator, minutes)
     assert client.get("/directory/export.vcf").status_code == 200
+
+
+# Every sensitive action of the issue, by endpoint (turning 2FA off is checked above:
+# it is the enrolled branch of account.two_factor).
+SENSITIVE_ENDPOINTS = {
+    "directory.export_csv",
+    "directory.export_vcf",
+    "audit.export",
+    "consultations.transcript_text",
+    "training.report_csv",
+    "members.change_role",
+    "members.remove",
+    "admin.change",
+    "account.create_token",
+    "account.recovery_codes",
+}
+
+
+def test_every_sensitive_endpoint_asks_for_re_authentication(app):
+    """ASVS 3.7.1: the list of sensitive actions (exports, role changes, removals,
+    deactivation, tokens, recovery codes) is guarded, endpoint by endpoint."""
+    missing = {
+        endpoint
+        for endpoint in SENSITIVE_ENDPOINTS
+        if not getattr(app.view_functions.get(endpoint), "requires_reauth", False)
+    }
+    assert missing == set()

@@ -83,6 +83,7 @@ def test_a_remember_me_cookie_replayed_after_sign_out_is_refused(app, client, pe
     thief = app.test_client()
     thief.set_cookie("remember_token", remembered)
     assert not _signed_in(thief)
+    assert thief.get_cookie("remember_token") is None  # deleted, not tried again
 
 
 def test_each_sign_in_gets_a_new_session_id_and_nothing_from_before(app, client, person, db):
