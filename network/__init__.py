@@ -78,10 +78,13 @@ def configure_auth(app: Flask) -> None:
 
         raise Unauthorized()
 
-    from network.security import authenticate_bearer, check_csrf
+    from network.security import authenticate_bearer, check_csrf, enforce_session
 
     # Order matters: a bearer token decides who the caller is before the CSRF gate asks.
     app.before_request(authenticate_bearer)
+    # Issue 8: the server-side session is checked (and two-factor enrolment demanded)
+    # before anything else reads the person.
+    app.before_request(enforce_session)
     app.before_request(check_csrf)
 
 
@@ -185,6 +188,10 @@ def configure_security(app: Flask) -> None:
 
     app.before_request(refuse_nul_characters)
     app.after_request(apply_security_headers)
+    # Issue 8: responses to a signed-in person are never cached (runs before the above).
+    from network.security import private_cache_headers
+
+    app.after_request(private_cache_headers)
 
 
 def configure_errors(app: Flask) -> None:

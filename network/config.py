@@ -111,6 +111,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool("NETWORK_SECURE_COOKIES", False),
+        # --- sessions (issue 8): enforced on the server (network.services.sessions) ---
+        "SESSION_IDLE_MINUTES": float(os.environ.get("NETWORK_SESSION_IDLE_MINUTES", 30)),
+        "SESSION_ABSOLUTE_HOURS": float(os.environ.get("NETWORK_SESSION_ABSOLUTE_HOURS", 12)),
+        # Sensitive actions ask for the password (and code) again after this long.
+        "REAUTH_MINUTES": float(os.environ.get("NETWORK_REAUTH_MINUTES", 5)),
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         # CSRF is checked by our own before_request so that bearer-token API calls skip
         # it while browser sessions never do (API.md).
@@ -148,6 +153,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key(instance)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    _session_cookies(config)
     if not config.get("SOCKET_ALLOWED_ORIGINS"):
         config["SOCKET_ALLOWED_ORIGINS"] = socket_origins(config["BASE_URL"])
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -159,3 +165,22 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             connect_args["factory"] = config["SQLITE_CONNECTION_FACTORY"]
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": connect_args}
     return config
+
+
+def _session_cookies(config: dict[str, Any]) -> None:
+    """Cookie lifetimes follow the server-side absolute lifetime, and under TLS both
+    cookies are Secure and ``__Host-`` prefixed (no Domain, Path=/: a sibling host
+    cannot set or overwrite them; ASVS 3.4.1-3.4.4)."""
+    from datetime import timedelta
+
+    lifetime = timedelta(hours=float(config["SESSION_ABSOLUTE_HOURS"]))
+    config["PERMANENT_SESSION_LIFETIME"] = lifetime
+    config.setdefault("REMEMBER_COOKIE_DURATION", lifetime)
+    if config["SESSION_COOKIE_SECURE"]:
+        config["REMEMBER_COOKIE_SECURE"] = True
+        config.setdefault("SESSION_COOKIE_NAME", "__Host-session")
+        config.setdefault("REMEMBER_COOKIE_NAME", "__Host-remember_token")
+        config["SESSION_COOKIE_DOMAIN"] = None
+        config["SESSION_COOKIE_PATH"] = "/"
+        config["REMEMBER_COOKIE_DOMAIN"] = None
+        config["REMEMBER_COOKIE_PATH"] = "/"

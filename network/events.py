@@ -167,3 +167,64 @@ def disconnect_user(user_id: int) -> None:
     for sid in connection_sids(user_id):
         server.disconnect(sid, namespace="/")
     log.info("disconnected the sockets of user %s", user_id)
+
+
+# --- Sockets per server-side session (issue 8) ----------------------------------------
+# Signing out ends one session: only that browser's sockets close, on every process.
+
+_session_sids: dict[int, set[str]] = defaultdict(set)
+_SESSION_SIDS_KEY = "{}:sids:session:{}"  # (the Redis channel's name, the session row id)
+
+
+def _session_key(session_id: int) -> str:
+    return _SESSION_SIDS_KEY.format(current_app.config["REDIS_CHANNEL"], session_id)
+
+
+def track_session_socket(session_id: int, sid: str) -> None:
+    with _lock:
+        _session_sids[session_id].add(sid)
+    client = _redis()
+    if client is not None:
+        try:
+            client.sadd(_session_key(session_id), sid)
+            client.expire(_session_key(session_id), _SIDS_TTL_SECONDS)
+        except Exception:
+            log.exception("could not record socket %s of session %s", sid, session_id)
+
+
+def forget_session_socket(session_id: int, sid: str) -> None:
+    with _lock:
+        sids = _session_sids.get(session_id)
+        if sids is not None:
+            sids.discard(sid)
+            if not sids:
+                del _session_sids[session_id]
+    client = _redis()
+    if client is not None:
+        try:
+            client.srem(_session_key(session_id), sid)
+        except Exception:
+            log.exception("could not forget socket %s of session %s", sid, session_id)
+
+
+def session_sids(session_id: int) -> set[str]:
+    with _lock:
+        sids = set(_session_sids.get(session_id, ()))
+    client = _redis()
+    if client is not None:
+        try:
+            sids |= {s.decode() for s in client.smembers(_session_key(session_id))}
+        except Exception:
+            log.exception("could not read the sockets of session %s", session_id)
+    return sids
+
+
+def disconnect_session(session_id: int) -> None:
+    """Close the sockets opened by one server-side session (signed out), on every
+    process."""
+    server = socketio.server
+    if server is None:
+        return
+    for sid in session_sids(session_id):
+        server.disconnect(sid, namespace="/")
+    log.info("disconnected the sockets of session %s", session_id)

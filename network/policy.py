@@ -542,3 +542,20 @@ def can_read_consultation_transcript(user: Any, consultation: Any) -> bool:
     if consultation.case is not None and can_read_case(user, consultation.case):
         return True
     return is_channel_member(user, consultation.channel)
+
+
+# --- Sessions and accounts (issue 8) ----------------------------------------------------
+
+
+def must_enrol_second_factor(user: Any) -> bool:
+    """A member of a network that requires two-factor sign-in, without it: sent to enrol
+    before anything else (ASVS 2.2.x / 1.2.x at level 2)."""
+    if not is_signed_in(user) or user.totp_enabled:
+        return False
+    return any(m.network.require_2fa for m in user.memberships)
+
+
+def can_require_second_factor(user: Any, network: Network) -> bool:
+    """Turn the network's two-factor requirement on or off: whoever edits the network
+    (its coordinators, an administrator)."""
+    return can_manage_network(user, network)

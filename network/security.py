@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Request, Response, current_app, g, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
 from network.errors import Unauthorized, ValidationError
@@ -132,4 +133,63 @@ def apply_security_headers(response: Response) -> Response:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if response.mimetype == "text/html":
         headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# --- Sessions (issue 8) -----------------------------------------------------------------
+
+# What a member who must enrol in two-factor sign-in may still reach.
+ENROLMENT_ENDPOINTS = frozenset(
+    {
+        "static",
+        "account.two_factor",
+        "account.two_factor_qr",
+        "account.recovery_codes",
+        "auth.logout",
+        "auth.login",
+        "auth.second_factor",
+        "main.set_language",
+    }
+)
+
+
+def enforce_session() -> Any:
+    """Load the person of a cookie session now, before any view: the server-side session
+    check (revoked, idle, too old) runs and writes its touch here, never in the middle
+    of a view's transaction. Then send a member who must use two-factor sign-in to
+    enrol first (a page) or refuse with 403 (JSON)."""
+    from flask import flash, redirect, session, url_for
+
+    from network import policy
+    from network.errors import Forbidden, wants_json
+
+    if request.endpoint == "static" or g.get("token_auth"):
+        return None
+    if not current_user.is_authenticated:
+        if session.get("_user_id"):
+            # An ended session: forget it, and have Flask-Login delete the remember-me
+            # cookie, instead of looking both up again on every request.
+            for key in ("_user_id", "_fresh", "_id"):
+                session.pop(key, None)
+            session["_remember"] = "clear"
+        return None
+    if request.endpoint in ENROLMENT_ENDPOINTS or not policy.must_enrol_second_factor(current_user):
+        return None
+    if wants_json():
+        raise Forbidden(_l("Your network requires two-factor sign-in: set it up first."))
+    flash(_l("Your network requires two-factor sign-in: set it up to continue."), "info")
+    return redirect(url_for("account.two_factor"))
+
+
+def private_cache_headers(response: Response) -> Response:
+    """Every response to a signed-in person (cookie or token) is ``Cache-Control:
+    private, no-store``: no shared or browser cache keeps what only they may see
+    (ASVS 8.2.1). Static files are the same for everyone and stay cacheable."""
+    if request.endpoint == "static":
+        return response
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers.pop("Expires", None)
+        response.headers.setdefault("Pragma", "no-cache")
     return response

@@ -249,7 +249,8 @@ def test_every_response_carries_security_headers(client, path):
 
 def test_signed_in_pages_are_not_cached(client, make_user, login):
     _signed_in(client, make_user, login)
-    assert client.get("/account/").headers["Cache-Control"] == "no-store"
+    # Issue 8: "private, no-store" on every authenticated response (ASVS 8.2.1).
+    assert client.get("/account/").headers["Cache-Control"] == "private, no-store"
 
 
 def test_templates_have_no_inline_script_or_event_handlers():

@@ -17,13 +17,21 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from network import i18n
-from network.blueprints.forms import EmptyForm, PasswordForm, PreferencesForm, TokenForm, TotpForm
+from network.blueprints.auth import begin_session, reauth_required
+from network.blueprints.forms import (
+    EmptyForm,
+    PasswordForm,
+    PreferencesForm,
+    SignInCodeForm,
+    TokenForm,
+    TotpForm,
+)
 from network.blueprints.utils import apply_errors
 from network.errors import ValidationError
-from network.services import accounts
+from network.services import accounts, sessions
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -60,6 +68,7 @@ def settings():  # type: ignore[no-untyped-def]
         tokens=accounts.active_tokens(current_user),
         token_form=TokenForm(prefix="tok"),
         empty_form=EmptyForm(),
+        recovery_left=accounts.recovery_codes_left(current_user),
     )
     return page, 422 if form.submit.data else 200
 
@@ -75,28 +84,48 @@ def change_password():  # type: ignore[no-untyped-def]
         except ValidationError as error:
             flash(" ".join(error.fields.values()) or error.message, "error")
         else:
-            # The new session version signed every session out; keep this one.
-            login_user(current_user._get_current_object())
+            # Every session ended (server side too); this browser gets a new one.
+            user = current_user._get_current_object()
+            begin_session(user, bool(sessions.current() and sessions.current().remember))
             flash(_("Your password is changed. Other devices are signed out."), "success")
     else:
         flash(_("Use at least 12 characters for the new password."), "error")
     return redirect(url_for("account.settings"))
 
 
+def _renew_session() -> None:
+    """After a change of the second factor every session ended; this browser gets a
+    new one (with the re-authentication it just made)."""
+    record = sessions.current()
+    begin_session(current_user._get_current_object(), bool(record and record.remember))
+
+
 @bp.route("/2fa", methods=["GET", "POST"])
 def two_factor():  # type: ignore[no-untyped-def]
+    if current_user.totp_enabled:
+        return _two_factor_off()
+    return _two_factor_on()
+
+
+@reauth_required
+def _two_factor_off():  # type: ignore[no-untyped-def]
+    form = SignInCodeForm()
+    status = 422 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            accounts.disable_totp(current_user, form.code.data or "")
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            _renew_session()
+            flash(_("Two-factor sign-in is turned off."), "success")
+            return redirect(url_for("account.settings"))
+    return render_template("account/two_factor.html", form=form, enabled=True), status
+
+
+def _two_factor_on():  # type: ignore[no-untyped-def]
     form = TotpForm()
     status = 422 if request.method == "POST" else 200
-    if current_user.totp_enabled:
-        if form.validate_on_submit():
-            try:
-                accounts.disable_totp(current_user, form.code.data or "")
-            except ValidationError as error:
-                apply_errors(form, error)
-            else:
-                flash(_("Two-factor sign-in is turned off."), "success")
-                return redirect(url_for("account.settings"))
-        return render_template("account/two_factor.html", form=form, enabled=True), status
     secret = accounts.open_setup_secret(current_user, session.get("totp_setup"))
     if secret is None:
         secret = accounts.new_totp_secret()
@@ -108,8 +137,10 @@ def two_factor():  # type: ignore[no-untyped-def]
             apply_errors(form, error)
         else:
             session.pop("totp_setup", None)
+            _renew_session()
+            codes = accounts.new_recovery_codes(current_user)
             flash(_("Two-factor sign-in is on."), "success")
-            return redirect(url_for("account.settings"))
+            return render_template("account/recovery_codes.html", codes=codes)
     page = render_template("account/two_factor.html", form=form, enabled=False, secret=secret)
     return page, status
 
@@ -128,7 +159,18 @@ def two_factor_qr():  # type: ignore[no-untyped-def]
     )
 
 
+@bp.post("/2fa/recovery-codes")
+@reauth_required
+def recovery_codes():  # type: ignore[no-untyped-def]
+    """New recovery codes, replacing the old ones, shown once (ASVS 2.5.x / 2.6.x)."""
+    if not current_user.totp_enabled or not EmptyForm().validate_on_submit():
+        return redirect(url_for("account.settings"))
+    codes = accounts.new_recovery_codes(current_user)
+    return render_template("account/recovery_codes.html", codes=codes)
+
+
 @bp.post("/tokens")
+@reauth_required
 def create_token():  # type: ignore[no-untyped-def]
     form = TokenForm(prefix="tok")
     if not form.validate_on_submit():

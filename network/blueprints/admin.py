@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from network import policy
+from network.blueprints.auth import reauth_required
 from network.blueprints.forms import EmptyForm
 from network.blueprints.utils import require
 from network.errors import ValidationError
@@ -37,11 +38,17 @@ def user_list():  # type: ignore[no-untyped-def]
     )
 
 
-@bp.post("/users/<int:user_id>/<any(activate, deactivate, grant_admin, revoke_admin):action>")
+@bp.post(
+    "/users/<int:user_id>"
+    "/<any(activate, deactivate, grant_admin, revoke_admin, end_sessions):action>"
+)
+@reauth_required
 def change(user_id: int, action: str):  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():
         try:
-            if action in {"activate", "deactivate"}:
+            if action == "end_sessions":
+                user = users.end_sessions(current_user, user_id)
+            elif action in {"activate", "deactivate"}:
                 user = users.set_active(current_user, user_id, action == "activate")
             else:
                 user = users.set_admin(current_user, user_id, action == "grant_admin")

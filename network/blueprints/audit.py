@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from network import policy
+from network.blueprints.auth import reauth_required
 from network.blueprints.utils import download, require
 from network.errors import ValidationError
 from network.services import audit
@@ -50,6 +51,7 @@ def log():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/audit.csv")
+@reauth_required
 def export():  # type: ignore[no-untyped-def]
     filters = audit.parse_filters(request.args)
     return download(audit.export_csv(current_user, filters), "text/csv", "audit-log.csv")

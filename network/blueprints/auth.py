@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -15,12 +20,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from network.blueprints.forms import EmptyForm, LoginForm, TotpForm
+from network.blueprints.forms import EmptyForm, LoginForm, ReauthForm, SignInCodeForm
 from network.blueprints.utils import safe_next
+from network.errors import DomainError, wants_json
 from network.extensions import limiter
-from network.services import accounts
+from network.services import accounts, sessions
 
 bp = Blueprint("auth", __name__)
 PENDING_2FA_SECONDS = 300
@@ -67,15 +74,23 @@ def login():  # type: ignore[no-untyped-def]
     return render_template("auth/login.html", form=form)
 
 
-def _finish_login(user, remember: bool, next_url: str):  # type: ignore[no-untyped-def]
-    # A fresh session (no fixation), keeping only the language chosen before signing in
-    # for an account that has not saved one.
+def begin_session(user, remember: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Sign ``user`` in on this browser with a new server-side session (a new key: no
+    fixation, ASVS 3.2.1), keeping only the language chosen before for an account that
+    has not saved one. Without "remember me" the cookie ends with the browser; with it,
+    it lasts at most the absolute lifetime. Either way the server's idle timeout and
+    absolute lifetime apply (network.services.sessions)."""
     chosen_locale = session.get("locale")
     session.clear()
+    sessions.start(user, remember=remember)
     login_user(user, remember=remember)
-    session.permanent = True
+    session.permanent = remember
     if user.locale or chosen_locale:
         session["locale"] = user.locale or chosen_locale
+
+
+def _finish_login(user, remember: bool, next_url: str):  # type: ignore[no-untyped-def]
+    begin_session(user, remember)
     accounts.record_login(user)
     return redirect(next_url)
 
@@ -93,7 +108,7 @@ def second_factor():  # type: ignore[no-untyped-def]
         session.pop("pending_2fa", None)
         flash(_failed_message(), "error")
         return redirect(url_for("auth.login"))
-    form = TotpForm()
+    form = SignInCodeForm()
     if form.validate_on_submit():
         try:
             accounts.check_sign_in_code(user, form.code.data or "")
@@ -115,9 +130,80 @@ def second_factor():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     form = EmptyForm()
     if form.validate_on_submit():
+        # The server-side session ends: a copy of this cookie (or of the remember-me
+        # cookie) replayed later is anonymous, and this browser's sockets close.
+        sessions.revoke(sessions.current(), "logout")
         # Clear first: logout_user() leaves the note that makes Flask-Login delete the
         # remember-me cookie, which would otherwise sign the person straight back in.
         session.clear()
         logout_user()
         flash(_("You are signed out."), "info")
     return redirect(url_for("main.home"))
+
+
+# --- Re-authentication before sensitive actions (issue 8) ------------------------------
+
+
+class ReauthRequired(DomainError):
+    status = 401
+    code = "reauthentication_required"
+    default_message = _l("Confirm your password (and code) first: this action needs it.")
+
+
+def _return_path() -> str:
+    """Where to come back after confirming: the page itself for a GET, else the page the
+    form was on (a POST cannot be replayed: the person repeats it)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("main.home")
+
+
+def reauth_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A sensitive action (exports, role changes, member removal, deactivation, 2FA and
+    token changes) needs the password, and the code with 2FA, given within the last
+    ``REAUTH_MINUTES`` in this session (ASVS 3.7.1 / 4.3.3 at level 2).
+
+    A bearer token is its own credential (creating one needs re-authentication), so
+    token calls pass; anonymous callers pass on to the view's own sign-in check.
+    """
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("token_auth") or not current_user.is_authenticated:
+            return view(*args, **kwargs)
+        if sessions.recently_authenticated(sessions.current()):
+            return view(*args, **kwargs)
+        if wants_json():
+            raise ReauthRequired()
+        if request.method != "GET":
+            flash(_("Confirm who you are, then repeat the action."), "info")
+        return redirect(url_for("auth.reauthenticate", next=_return_path()))
+
+    wrapped.requires_reauth = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+@bp.route("/reauthenticate", methods=["GET", "POST"])
+@_sign_in_limit
+@login_required
+def reauthenticate():  # type: ignore[no-untyped-def]
+    form = ReauthForm()
+    next_url = safe_next(request.args.get("next"), url_for("main.home"))
+    if g.get("token_auth"):
+        return redirect(next_url)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.reauthenticate(current_user, form.password.data or "", form.code.data or "")
+        except accounts.SignInFailed:
+            flash(_("The password or code is wrong."), "error")
+            status = 401
+        else:
+            sessions.mark_reauthenticated(sessions.current())
+            return redirect(next_url)
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/reauthenticate.html", form=form), status

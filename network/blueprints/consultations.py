@@ -23,6 +23,7 @@ from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from network import policy
+from network.blueprints.auth import reauth_required
 from network.blueprints.utils import apply_errors, download, require
 from network.errors import Unauthorized, ValidationError
 from network.models.consultations import ParticipantState
@@ -137,6 +138,7 @@ def transcript(consultation_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:consultation_id>/transcript.txt")
+@reauth_required
 def transcript_text(consultation_id: int):  # type: ignore[no-untyped-def]
     found, messages = consultations.transcript(consultation_id, current_user)
     return download(

@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from network import i18n, policy
+from network.blueprints.auth import reauth_required
 from network.blueprints.forms import (
     ContactPointForm,
     EmptyForm,
@@ -372,12 +373,14 @@ def _export_query():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/export.csv")
+@reauth_required
 def export_csv():  # type: ignore[no-untyped-def]
     entries = directory.search_all(_export_query(), current_user)
     return download(directory_io.export_csv(entries), "text/csv", "contact-points.csv")
 
 
 @bp.get("/export.vcf")
+@reauth_required
 def export_vcf():  # type: ignore[no-untyped-def]
     entries = directory.search_all(_export_query(), current_user)
     return download(directory_io.export_vcards(entries), "text/vcard", "contact-points.vcf")

@@ -41,6 +41,32 @@ class PreferencesForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+class SignInCodeForm(FlaskForm):
+    """The second step of a sign-in or a re-authentication: a code from the app, or
+    one of the recovery codes (issue 8)."""
+
+    code = StringField(
+        _l("Six-digit code or recovery code"),
+        validators=[DataRequired(), Length(min=6, max=20)],
+        render_kw={"autocomplete": "one-time-code"},
+    )
+    submit = SubmitField(_l("Verify"))
+
+
+class ReauthForm(FlaskForm):
+    """Confirm who you are before a sensitive action (issue 8)."""
+
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    code = StringField(
+        _l("Six-digit code or recovery code"),
+        validators=[Length(max=20)],
+        render_kw={"autocomplete": "one-time-code"},
+    )
+    submit = SubmitField(_l("Confirm"))
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(
@@ -92,6 +118,8 @@ class NetworkForm(FlaskForm):
     languages = SelectMultipleField(_l("Working languages"))
     member_states = SelectMultipleField(_l("Member states"))
     secretariat = TextAreaField(_l("Secretariat"), validators=[Length(max=2000)])
+    # Issue 8: members must sign in with a second factor.
+    require_2fa = BooleanField(_l("Members must use two-factor sign-in"))
     submit = SubmitField(_l("Save"))
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from network import policy
+from network.blueprints.auth import reauth_required
 from network.blueprints.forms import EmptyForm
 from network.blueprints.utils import apply_errors, require
 from network.errors import Conflict, ValidationError
@@ -91,6 +92,7 @@ def members(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/networks/<slug>/members/<int:membership_id>/role")
 @login_required
+@reauth_required
 def change_role(slug: str, membership_id: int):  # type: ignore[no-untyped-def]
     network = directory.get_network(slug)
     require(policy.can_manage_members(current_user, network))
@@ -110,6 +112,7 @@ def change_role(slug: str, membership_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/networks/<slug>/members/<int:membership_id>/remove")
 @login_required
+@reauth_required
 def remove(slug: str, membership_id: int):  # type: ignore[no-untyped-def]
     network = directory.get_network(slug)
     require(policy.can_manage_members(current_user, network))
@@ -136,8 +139,9 @@ def invitation(token: str):  # type: ignore[no-untyped-def]
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            session.clear()
-            login_user(user)
+            from network.blueprints.auth import begin_session
+
+            begin_session(user)
             accounts.record_login(user)
             flash(_("Welcome, %(name)s: your password is saved.", name=user.name), "success")
             return redirect(url_for("main.home"))

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from network import i18n, policy
+from network.blueprints.auth import reauth_required
 from network.blueprints.utils import download, require
 from network.errors import Conflict, DomainError, NotFound, ValidationError
 from network.extensions import db, limiter
@@ -485,6 +486,7 @@ def _cohort_gains(programme: Any) -> list[tuple[Any, training.Gain]]:
 
 
 @bp.get("/programmes/<int:programme_id>/report.csv")
+@reauth_required
 def report_csv(programme_id: int):  # type: ignore[no-untyped-def]
     found = training.get_managed_programme(programme_id, current_user)
     return download(

@@ -61,6 +61,7 @@ from network.models.people import (
     Role,
     User,
 )
+from network.models.sessions import RecoveryCode, UserSession
 from network.models.training import (
     Answer,
     Attempt,
@@ -139,11 +140,13 @@ __all__ = [
     "ProgressStatus",
     "Question",
     "ReadMarker",
+    "RecoveryCode",
     "Registration",
     "ReminderSent",
     "Role",
     "RsvpStatus",
     "User",
+    "UserSession",
     "cohort_trainers",
     "contact_point_networks",
 ]

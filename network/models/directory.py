@@ -96,6 +96,8 @@ class Network(db.Model):
     secretariat: Mapped[str] = mapped_column(Text, default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # --- sessions and accounts (issue 8): members must sign in with a second factor ---
+    require_2fa: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     member_states: Mapped[list[NetworkMemberState]] = relationship(
         back_populates="network",

@@ -53,7 +53,13 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan"
     )
 
+    # The key of the server-side session this object was loaded for (issue 8): not a
+    # column, set by network.services.sessions at sign-in and on every request.
+    session_key = None
+
     def get_id(self) -> str:
+        if self.session_key:
+            return f"{self.id}:{self.session_version}:{self.session_key}"
         return f"{self.id}:{self.session_version}"
 
     @property

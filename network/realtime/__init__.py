@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 _connections: dict[str, tuple[str, str]] = {}
 # sid -> the person's id, to forget the socket in the eviction registry on disconnect.
 _owners: dict[str, int] = {}
+# sid -> the server-side session row a cookie-authenticated socket belongs to (issue 8):
+# signing out closes that session's sockets.
+_session_rows: dict[str, int] = {}
 # sid -> the language of the connection's messages (the person's choice, else the
 # handshake's session or Accept-Language), fixed when it connects (issue 9).
 _locales: dict[str, str] = {}
@@ -135,6 +138,10 @@ def socket_user() -> Any:
         user = accounts.user_for_token(value)
     elif kind == "session":
         user = accounts.user_for_session_id(value)
+        if user is None:
+            # Issue 8: the server-side session ended (signed out elsewhere, idle, too
+            # old): the socket goes too, so it stops receiving the rooms' broadcasts.
+            disconnect()
     if user is None:
         raise Unauthorized()
     return user
@@ -198,6 +205,12 @@ def register_handlers() -> None:
             _connections[request.sid] = ("token", auth["token"])
         else:
             _connections[request.sid] = ("session", user.get_id())
+            from network.services import sessions
+
+            record_id = sessions.current_id()
+            if record_id is not None:
+                _session_rows[request.sid] = record_id
+                events.track_session_socket(record_id, request.sid)
         join_room(events.user_room(user.id))
         _owners[request.sid] = user.id
         _locales[request.sid] = socket_locale(user)
@@ -210,6 +223,9 @@ def register_handlers() -> None:
         _connections.pop(request.sid, None)
         _buckets.pop(request.sid, None)
         _locales.pop(request.sid, None)
+        session_row = _session_rows.pop(request.sid, None)
+        if session_row is not None:
+            events.forget_session_socket(session_row, request.sid)
         user_id = _owners.pop(request.sid, None)
         if user_id is not None:
             events.forget_connection(user_id, request.sid)

@@ -15,15 +15,16 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, func, select
 
-from network import crypto, events, i18n
+from network import crypto, i18n
 from network.errors import Conflict, NotFound, ValidationError
 from network.extensions import db
 from network.models.base import utcnow
 from network.models.directory import Network
 from network.models.people import AccessToken, LoginThrottle, Membership, Role, User
-from network.services import audit
+from network.models.sessions import RecoveryCode
+from network.services import audit, sessions
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -63,14 +64,18 @@ def get_active_user(user_id: int) -> User | None:
     return user if user is not None and user.is_active_account else None
 
 
-def user_for_session_id(session_id: str) -> User | None:
-    """The active user behind a session's id (``"<id>:<session version>"``), or None
-    when the version is old (the password changed since) or the id is malformed."""
-    user_id, _sep, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()) or len(session_id) > 40:
+def user_for_session_id(session_id: str, *, touch: bool = True) -> User | None:
+    """The active user behind a session's id (``"<id>:<session version>:<key>"``), or
+    None when the version is old (the password changed since), the server-side session
+    is revoked or timed out (network.services.sessions), or the id is malformed."""
+    user_id, _sep, rest = session_id.partition(":")
+    version, _sep, key = rest.partition(":")
+    if not (user_id.isdigit() and version.isdigit() and key) or len(session_id) > 120:
         return None
     user = get_active_user(int(user_id))
     if user is None or user.session_version != int(version):
+        return None
+    if sessions.check(user, key, touch=touch) is None:
         return None
     return user
 
@@ -199,12 +204,36 @@ def check_sign_in_code(user: User, code: str) -> None:
     if _is_locked(throttle, now):
         db.session.commit()
         raise SignInLocked()
-    if not _accept_code(user, code):
+    if not accept_second_factor(user, code):
         _count_failure(throttle, now)
         db.session.commit()
         raise SignInLocked() if _is_locked(throttle, now) else SignInFailed()
     throttle.failures = 0
     throttle.locked_until = None
+    db.session.commit()
+
+
+def reauthenticate(user: User, password: str, code: str) -> None:
+    """Prove again who you are (before a sensitive action): the password, and with
+    two-factor sign-in a code or a recovery code. Failures count towards the sign-in
+    lock. Raises ``SignInFailed``."""
+    throttle = _throttle(user.email)
+    now = utcnow()
+    ok = False
+    if not _is_locked(throttle, now):
+        try:
+            ok = _hasher.verify(user.password_hash or _DUMMY_HASH, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if ok and user.totp_enabled:
+            ok = accept_second_factor(user, code)
+    if not ok:
+        _count_failure(throttle, now)
+        audit.record(user, "user.reauth_failure", "user", user.id)
+        db.session.commit()
+        raise SignInFailed()
+    throttle.failures = 0
+    audit.record(user, "user.reauth", "user", user.id)
     db.session.commit()
 
 
@@ -264,6 +293,9 @@ def enable_totp(user: User, secret: str, code: str) -> None:
     user.totp_last_step = step
     audit.record(user, "user.totp_enable", "user", user.id)
     db.session.commit()
+    # A change of the second factor ends every session (ASVS 3.3.3); the caller opens a
+    # new one for this browser.
+    sessions.revoke_all(user.id, "2fa")
 
 
 def _accept_code(user: User, code: str) -> bool:
@@ -279,8 +311,9 @@ def _accept_code(user: User, code: str) -> bool:
 
 
 def verify_totp(user: User, code: str) -> bool:
-    """Check a second-factor code; a code is accepted once (no replay)."""
-    accepted = _accept_code(user, code)
+    """Check a second-factor code (or a recovery code); a code is accepted once (no
+    replay)."""
+    accepted = accept_second_factor(user, code)
     if accepted:
         db.session.commit()
     return accepted
@@ -291,8 +324,81 @@ def disable_totp(user: User, code: str) -> None:
         raise ValidationError(fields={"code": _("That code is not valid. Try the current one.")})
     user.totp_secret_encrypted = None
     user.totp_last_step = None
+    delete_recovery_codes(user)
     audit.record(user, "user.totp_disable", "user", user.id)
     db.session.commit()
+    sessions.revoke_all(user.id, "2fa")
+
+
+# --- Recovery codes (issue 8) ---------------------------------------------------------
+
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+
+
+def _normalise_recovery_code(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+def _recovery_digest(user: User, code: str) -> str:
+    # Bound to the account, so equal codes of two people never share a digest.
+    return hashlib.sha256(f"{user.id}:{_normalise_recovery_code(code)}".encode()).hexdigest()
+
+
+def delete_recovery_codes(user: User) -> None:
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Replace the person's recovery codes with ten new single-use ones; returns them
+    in clear, to be shown once (only SHA-256 digests are stored). Commits."""
+    delete_recovery_codes(user)
+    codes = []
+    for _n in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _i in range(10))
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=_recovery_digest(user, raw)))
+    audit.record(user, "user.recovery_codes", "user", user.id)
+    db.session.commit()
+    return codes
+
+
+def recovery_codes_left(user: User) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count(RecoveryCode.id)).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def _use_recovery_code(user: User, code: str) -> bool:
+    """Spend a recovery code (once); the caller commits."""
+    normalised = _normalise_recovery_code(code)
+    if len(normalised) != 10:
+        return False
+    row = db.session.scalar(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _recovery_digest(user, normalised),
+            RecoveryCode.used_at.is_(None),
+        )
+    )
+    if row is None:
+        return False
+    row.used_at = utcnow()
+    audit.record(user, "user.recovery_code_used", "user", user.id)
+    return True
+
+
+def accept_second_factor(user: User, code: str) -> bool:
+    """A TOTP code newer than the last accepted one, or an unused recovery code. The
+    caller commits (which spends the code)."""
+    if not user.totp_enabled:
+        return False
+    return _accept_code(user, code) or _use_recovery_code(user, code)
 
 
 # --- Personal access tokens ---------------------------------------------------------
@@ -396,6 +502,6 @@ def change_password(user: User, current: str, new: str) -> None:
     user.session_version += 1  # every other session and remember-me cookie ends
     audit.record(user, "user.password_change", "user", user.id)
     db.session.commit()
-    # Sockets opened by the old sessions close too; this device's pages reconnect with
-    # the new session.
-    events.disconnect_user(user.id)
+    # Every server-side session ends too (ASVS 3.3.3), and the sockets opened by them
+    # close; the caller opens a new session for this browser.
+    sessions.revoke_all(user.id, "password")

@@ -178,6 +178,9 @@ def update_network(network: Network, data: Mapping[str, Any], actor: Any) -> Net
         set_network_names(network, names)
     network.languages = languages
     network.secretariat = secretariat
+    if "require_2fa" in data and policy.can_require_second_factor(actor, network):
+        # Issue 8: members without two-factor sign-in are sent to enrol first.
+        network.require_2fa = bool(data.get("require_2fa"))
     existing = {s.country: s for s in network.member_states}
     for code in set(existing) - set(states):
         network.member_states.remove(existing[code])
@@ -239,6 +242,7 @@ def network_snapshot(network: Network) -> dict[str, Any]:
         "languages": list(network.languages or []),
         "secretariat": network.secretariat,
         "member_states": sorted(network.country_codes),
+        "require_2fa": bool(network.require_2fa),
     }
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from network import events, policy
+from network import policy
 from network.errors import Forbidden, NotFound, ValidationError
 from network.extensions import db
 from network.models.people import Membership, User
@@ -82,8 +82,11 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
         user.is_active_account = active
         db.session.commit()
         if not active:
-            # A deactivated person's open sockets close now (a reconnect is refused).
-            events.disconnect_user(user.id)
+            # A deactivated person's sessions end on the server and their open sockets
+            # close now (a reconnect is refused; ASVS 3.3.1).
+            from network.services import sessions
+
+            sessions.revoke_all(user.id, "deactivated")
     return user
 
 
@@ -96,4 +99,16 @@ def set_admin(actor: Any, user_id: int, admin: bool) -> User:
         )
         user.is_admin = admin
         db.session.commit()
+    return user
+
+
+def end_sessions(actor: Any, user_id: int) -> User:
+    """An administrator signs a person out everywhere (a stolen laptop): every
+    server-side session ends and their sockets close (issue 8)."""
+    from network.services import sessions
+
+    user = _target(actor, user_id)
+    ended = sessions.revoke_all(user.id, "admin")
+    audit.record(actor, "user.sessions_end", "user", user.id, after={"sessions": ended})
+    db.session.commit()
     return user

@@ -65,7 +65,9 @@ def _enrol(client) -> str:
     page = client.get("/account/2fa").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     response = _post(client, "/account/2fa", code=code_now(secret))
-    assert response.status_code == 302
+    # Issue 8: the confirmation shows the ten recovery codes, once.
+    assert response.status_code == 200
+    assert "Recovery codes" in response.get_data(as_text=True)
     return secret
 
 
@@ -87,7 +89,7 @@ def test_enrolment_page_draws_the_qr_code_locally_as_svg(client, signed_in):
     assert "<path" in svg
     # Nothing fetched from elsewhere: no link out of the document but the SVG namespace.
     assert set(re.findall(r"https?://[^\s\"']+", svg)) <= {"http://www.w3.org/2000/svg"}
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
 
 
 def test_qr_code_is_only_served_during_enrolment(client, signed_in):
@@ -120,8 +122,10 @@ def test_enrolment_keeps_the_same_key_until_confirmed(client, signed_in):
 
 
 def test_valid_code_turns_two_factor_on_and_the_secret_is_stored_encrypted(client, signed_in, db):
-    secret = _enrol(client)
-    assert "Two-factor sign-in is on." in client.get("/account/").get_data(as_text=True)
+    page = client.get("/account/2fa").get_data(as_text=True)
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
+    shown = _post(client, "/account/2fa", code=code_now(secret)).get_data(as_text=True)
+    assert "Two-factor sign-in is on." in shown
     stored = db.session.execute(
         select(User.totp_secret_encrypted).where(User.id == signed_in.id)
     ).scalar_one()
@@ -160,7 +164,7 @@ def test_the_enrolment_code_cannot_be_replayed_to_sign_in(client, signed_in):
     page = client.get("/account/2fa").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     code = code_now(secret)
-    assert _post(client, "/account/2fa", code=code).status_code == 302
+    assert _post(client, "/account/2fa", code=code).status_code == 200
     _sign_out(client)
     _password_step(client, signed_in)
     assert _code_step(client, code).status_code == 401

@@ -126,6 +126,11 @@ EXPECTED: dict[str, str] = {
     "POST account.change_password":              "login 302   302   302   302   302   302   302",
     "POST account.create_token":                 "login 302   302   302   302   302   302   302",
     "POST account.revoke_token":                 "login 404   404   302   404   404   404   404",
+    # Recovery codes: the signed-in person for their own account (issue 8, sessions).
+    "POST account.recovery_codes":               "login 302   302   302   302   302   302   302",
+    # Re-authentication before sensitive actions: anyone signed in proves it again.
+    "GET auth.reauthenticate":                   "login 200   200   200   200   200   200   200",
+    "POST auth.reauthenticate":                  "login 422   422   422   422   422   422   422",
     "GET admin.user_list":                       "login 403   403   403   403   403   403   200",
     "POST admin.change":                         "login 403   403   403   403   403   403   302",
     "DELETE attachments.discard_upload":         "401   404   404   404   404   404   404   404",
