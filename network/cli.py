@@ -252,6 +252,31 @@ def send_reminders_command(lead_minutes: int | None) -> None:
     click.echo(f"{sent} reminder(s) sent")
 
 
+# --- Audit log, backup and restore (issue 8) ---------------------------------------------------
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain; exits 1 at the first edited, deleted, reordered
+    or unchained event."""
+    from network.services import audit_chain
+
+    result = audit_chain.verify()
+    if not result.ok:
+        raise click.ClickException(
+            f"audit log BROKEN after {result.checked} good event(s): {result.problem}"
+        )
+    click.echo(
+        f"OK: {result.checked} audit event(s) chained; head {result.head_seq} {result.head_hash}"
+    )
+
+
 def register_commands(app: Flask) -> None:
     for command in (
         init_command,
@@ -264,6 +289,7 @@ def register_commands(app: Flask) -> None:
         reindex_search_command,
         serve_command,
         send_reminders_command,  # calendar (issue 4)
+        audit_group,  # issue 8
     ):
         app.cli.add_command(command)
 
