@@ -136,6 +136,8 @@ _ACTION_LABELS: dict[str, Any] = {
     "attachment.download": _l("Attachment downloaded"),
     "attachment.integrity_failed": _l("Attachment failed its integrity check"),
     "audit.export": _l("Audit log exported"),
+    "backup.create": _l("Backup made"),
+    "backup.restore": _l("Backup restored"),
     "case.access_denied": _l("Case refused"),
     "case.created": _l("Case created"),
     "case.status_changed": _l("Case status changed"),
