@@ -199,3 +199,17 @@ def test_no_secret_or_message_body_reaches_the_audit_log(
     for secret in (PASSWORD, "another long passphrase 42", plain, "hunter2!", "JBSWY3DP", body):
         assert secret not in dump
     assert audit.REDACTED in dump
+
+
+def test_what_is_logged_is_shown_escaped(client, db, make_user, login):
+    """A hostile value recorded in an event is shown as text on the audit page (ASVS
+    7.3.1: log injection; 5.3.3: output encoding)."""
+    admin = make_user(admin=True)
+    hostile = '<script>alert("x")</script>\r\nforged line'
+    audit.record(admin, "network.update", "network", None, after={"name": hostile})
+    db.session.commit()
+    login(client, admin)
+    html = client.get("/audit").get_data(as_text=True)
+    assert "forged line" in html
+    assert '<script>alert("x")' not in html
+    assert "&lt;script&gt;" in html
