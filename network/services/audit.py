@@ -132,6 +132,7 @@ def record_channel_event(actor: Any, action: str, channel: Any, **details: Any) 
 # --- The audit log ----------------------------------------------------------------------------
 
 _ACTION_LABELS: dict[str, Any] = {
+    "access.denied": _l("Access refused"),
     "attachment.access_denied": _l("Attachment refused"),
     "attachment.download": _l("Attachment downloaded"),
     "attachment.integrity_failed": _l("Attachment failed its integrity check"),

@@ -213,3 +213,15 @@ def test_what_is_logged_is_shown_escaped(client, db, make_user, login):
     assert "forged line" in html
     assert '<script>alert("x")' not in html
     assert "&lt;script&gt;" in html
+
+
+def test_a_refused_request_is_audited_without_the_url_values(client, db, make_user, login):
+    """ASVS 7.2.2: a signed-in person's refused request is recorded (endpoint, method)."""
+    user = make_user("coordinator")
+    login(client, user)
+    assert client.get("/admin/users?q=secret-looking-value").status_code == 403
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.denied"))
+    assert event.actor_id == user.id
+    assert event.after == {"endpoint": "admin.user_list", "method": "GET"}
+    assert "secret-looking-value" not in json.dumps(audit_chain.event_fields(event))
+    assert audit_chain.verify().ok
