@@ -168,6 +168,7 @@ _ACTION_LABELS: dict[str, Any] = {
     "membership.role": _l("Network member's role changed"),
     "network.update": _l("Network edited"),
     "token.create": _l("Access token created"),
+    "training.report_export": _l("Training report exported"),
     "token.revoke": _l("Access token revoked"),
     "user.activate": _l("Account reactivated"),
     "user.admin": _l("Administrator right changed"),
@@ -208,6 +209,7 @@ _ENTITY_LABELS = {
     "contact_point": _l("Contact point"),
     "event": _l("Event"),
     "network": _l("Network"),
+    "programme": _l("Programme"),
     "user": _l("Account"),
 }
 
