@@ -325,8 +325,14 @@ def restore_command(path: Path) -> None:
         f"Restored the database ({report.database}, revision {report.revision}) and "
         f"{report.files} stored file(s). Audit log: {report.audit_message}."
     )
+    if report.problems:
+        shown = ", ".join(report.problems[:10])
+        raise click.ClickException(
+            f"{len(report.problems)} restored file(s) do not open or match their SHA-256: {shown}"
+        )
     if not report.audit_ok:
         raise click.ClickException("the restored audit log does not verify")
+    click.echo("Every restored file opens under the data key and matches its SHA-256.")
     audit.record(SYSTEM, "backup.restore", "instance", None, after={"database": report.database})
     db.session.commit()
     click.echo("Run `network reindex-search` if the search index should be rebuilt.")

@@ -528,9 +528,30 @@ def restore(path: Path, *, migrate: Callable[[str | None], None]) -> RestoreRepo
             shutil.move(work / name, destination)
             files += 1
     db.session.remove()
+    problems = _check_files()
     result = audit_chain.verify()
     message = (
         f"{result.checked} audit event(s) chained" if result.ok else f"BROKEN: {result.problem}"
     )
     log.info("backup %s restored (%s, %d files)", path, kind, files)
-    return RestoreReport(kind, files, manifest.get("revision"), result.ok, message)
+    return RestoreReport(kind, files, manifest.get("revision"), result.ok, message, problems)
+
+
+def _check_files() -> list[str]:
+    """Every restored attachment and domain file opens under the data key and matches its
+    SHA-256; returns what does not."""
+    from network.services import attachments
+
+    problems = []
+    for attachment in attachments.iter_all():
+        try:
+            attachments.read_content(attachment)
+        except attachments.AttachmentDamaged:
+            problems.append(f"attachment {attachment.id}")
+    for table, row_id, storage_key, sha256 in attachments._owned_files():
+        try:
+            attachments.read_stored_file(storage_key, sha256)
+        except attachments.AttachmentDamaged:
+            problems.append(f"{table} {row_id}")
+    db.session.commit()
+    return problems

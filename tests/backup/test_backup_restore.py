@@ -129,6 +129,7 @@ def test_backup_restored_into_an_empty_instance_reads_back(instance, tmp_path, b
     shutil.copy2(Path(source.config["INSTANCE_PATH"]) / "data_key", target.config["INSTANCE_PATH"])
     output = _run(target, "restore", str(archive))
     assert "Audit log:" in output
+    assert "Every restored file opens" in output
     assert "BROKEN" not in output
     assert "OK:" in _run(target, "audit", "verify")
     with target.app_context():
