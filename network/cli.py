@@ -252,6 +252,92 @@ def send_reminders_command(lead_minutes: int | None) -> None:
     click.echo(f"{sent} reminder(s) sent")
 
 
+# --- Audit log, backup and restore (issue 8) ---------------------------------------------------
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain; exits 1 at the first edited, deleted, reordered
+    or unchained event."""
+    from network.services import audit_chain
+
+    result = audit_chain.verify()
+    if not result.ok:
+        raise click.ClickException(
+            f"audit log BROKEN after {result.checked} good event(s): {result.problem}"
+        )
+    click.echo(
+        f"OK: {result.checked} audit event(s) chained; head {result.head_seq} {result.head_hash}"
+    )
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--logical", is_flag=True, help="Dump the tables as JSON lines instead of pg_dump / SQLite."
+)
+@with_appcontext
+def backup_command(path: Path, logical: bool) -> None:
+    """Write a consistent archive (.tar.gz) of the database and the stored files, with a
+    manifest of SHA-256 checksums. The data key is NOT in it: keep that apart."""
+    from network.policy import SYSTEM
+    from network.services import audit, backup
+
+    try:
+        report = backup.backup(path, logical=logical)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    audit.record(SYSTEM, "backup.create", "instance", None, after={"database": report.database})
+    from network.extensions import db
+
+    db.session.commit()
+    click.echo(
+        f"Backup written to {report.path}: database ({report.database}), "
+        f"{report.files} stored file(s), {report.members} member(s) with checksums."
+    )
+    click.echo("The data key is not in the backup: keep it apart (README, Security).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(path: Path) -> None:
+    """Restore an archive of `network backup` into this EMPTY instance, after checking
+    the manifest's seal and every member's SHA-256 (a tampered archive is refused)."""
+    from network.extensions import db
+    from network.policy import SYSTEM
+    from network.services import audit, backup
+
+    def migrate(revision: str | None) -> None:
+        upgrade(revision=revision or "head")
+
+    try:
+        report = backup.restore(path, migrate=migrate)
+    except backup.BackupError as error:
+        raise click.ClickException(f"restore refused: {error}") from error
+    click.echo(
+        f"Restored the database ({report.database}, revision {report.revision}) and "
+        f"{report.files} stored file(s). Audit log: {report.audit_message}."
+    )
+    if report.problems:
+        shown = ", ".join(report.problems[:10])
+        raise click.ClickException(
+            f"{len(report.problems)} restored file(s) do not open or match their SHA-256: {shown}"
+        )
+    if not report.audit_ok:
+        raise click.ClickException("the restored audit log does not verify")
+    click.echo("Every restored file opens under the data key and matches its SHA-256.")
+    audit.record(SYSTEM, "backup.restore", "instance", None, after={"database": report.database})
+    db.session.commit()
+    click.echo("Run `network reindex-search` if the search index should be rebuilt.")
+
+
 def register_commands(app: Flask) -> None:
     for command in (
         init_command,
@@ -264,6 +350,9 @@ def register_commands(app: Flask) -> None:
         reindex_search_command,
         serve_command,
         send_reminders_command,  # calendar (issue 4)
+        audit_group,  # issue 8
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
 

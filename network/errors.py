@@ -90,9 +90,37 @@ _HTTP_CODES = {
 }
 
 
+def _audit_refusal() -> None:
+    """Record a signed-in person's refused request (issue 8; ASVS 7.2.2): the endpoint and
+    method, never the URL's values (a link may carry a token). The failed request's
+    transaction is rolled back first; the event is committed on its own."""
+    from flask_login import current_user
+
+    if not getattr(current_user, "is_authenticated", False):
+        return
+    from network.extensions import db
+    from network.services import audit
+
+    try:
+        db.session.rollback()
+        audit.record(
+            current_user,
+            "access.denied",
+            "user",
+            current_user.id,
+            after={"endpoint": request.endpoint, "method": request.method},
+        )
+        db.session.commit()
+    except Exception:  # the refusal is answered whatever happens to its record
+        db.session.rollback()
+        log.warning("could not audit a refused request", exc_info=True)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        if isinstance(error, Forbidden):
+            _audit_refusal()
         if wants_json():
             return jsonify(error.to_dict()), error.status
         if isinstance(error, Unauthorized):
@@ -117,6 +145,8 @@ def register_error_handlers(app: Flask) -> None:
         from flask_babel import gettext as _
 
         status = error.code or 500
+        if status == 403:
+            _audit_refusal()
         messages = {
             404: _("This page does not exist."),
             405: _("This method is not allowed here."),

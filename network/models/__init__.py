@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
 
+from network.models.audit_chain import AuditChainHead
 from network.models.calendar import (
     AgendaItem,
     AttendanceMode,
@@ -89,6 +90,7 @@ __all__ = [
     "Attempt",
     "AttemptKind",
     "AttendanceMode",
+    "AuditChainHead",
     "AuditEvent",
     "CalendarProfile",
     "Case",

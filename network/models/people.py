@@ -160,6 +160,11 @@ class AuditEvent(db.Model):
     )
     # Where the request came from (failed access attempts, downloads, exports).
     ip_address: Mapped[str | None] = mapped_column(String(45))
+    # The hash chain (network.services.audit_chain): the event's place in the chain, the
+    # previous event's hash and its own (SHA-256 over a canonical serialisation).
+    chain_seq: Mapped[int | None] = mapped_column(Integer, index=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
 

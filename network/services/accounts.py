@@ -168,6 +168,7 @@ def authenticate(email: str, password: str) -> User:
     throttle = _throttle(email)
     now = utcnow()
     if _is_locked(throttle, now):
+        _record_failure(get_user_by_email(email), "locked")
         db.session.commit()
         raise SignInFailed()
     user = get_user_by_email(email)
@@ -180,6 +181,7 @@ def authenticate(email: str, password: str) -> User:
         ok = False
     if not ok or user is None or not user.password_hash or not user.is_active_account:
         _count_failure(throttle, now)
+        _record_failure(user, "password" if not ok else "inactive")
         db.session.commit()
         raise SignInFailed()
     if _hasher.check_needs_rehash(user.password_hash):
@@ -206,6 +208,7 @@ def check_sign_in_code(user: User, code: str) -> None:
         raise SignInLocked()
     if not accept_second_factor(user, code):
         _count_failure(throttle, now)
+        _record_failure(user, "second_step")
         db.session.commit()
         raise SignInLocked() if _is_locked(throttle, now) else SignInFailed()
     throttle.failures = 0
@@ -235,6 +238,15 @@ def reauthenticate(user: User, password: str, code: str) -> None:
     throttle.failures = 0
     audit.record(user, "user.reauth", "user", user.id)
     db.session.commit()
+
+
+def _record_failure(user: User | None, reason: str) -> None:
+    """Audit a refused sign-in (ASVS 7.2.1): the account when it exists, the reason and
+    the address; never the e-mail typed for an unknown account (a password is sometimes
+    typed there) nor the password or code."""
+    audit.record(
+        None, "user.login_failed", "user", user.id if user else None, after={"reason": reason}
+    )
 
 
 def record_login(user: User) -> None:

@@ -58,6 +58,7 @@ Deletion
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import logging
@@ -113,6 +114,21 @@ class AttachmentDamaged(DomainError):
         "This file failed its integrity check and cannot be downloaded. "
         "The administrators have been told."
     )
+
+
+class StorageFull(DomainError):
+    """The upload folder's disk (or quota) is full: the file was not stored, nothing of it
+    is left behind, and the person may try again once room is made (issue 8, faults)."""
+
+    status = 507
+    code = "storage_full"
+    default_message = _l(
+        "There is no room left on the server for this file. Nothing was stored; try again "
+        "later. The administrators have been told."
+    )
+
+
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 # --- Settings ----------------------------------------------------------------------------
@@ -676,7 +692,16 @@ def _prepare(upload: Any) -> _Prepared:
         filename = _shorten(filename, KINDS[kind].extensions[0])
         extension = KINDS[kind].extensions[0]
     storage_key = secrets.token_hex(32)
-    write_stored_file(storage_key, crypto.encrypt_bytes(data, context=file_context(storage_key)))
+    try:
+        write_stored_file(
+            storage_key, crypto.encrypt_bytes(data, context=file_context(storage_key))
+        )
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        # write_stored_file removed its temporary file: no part of this one is left.
+        log.error("the upload folder is full: a file of %d bytes was not stored", len(data))
+        raise StorageFull(fields={"file": str(StorageFull.default_message)}) from exc
     return _Prepared(
         filename=filename,
         content_type=content_type_for(kind, extension),

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -27,6 +28,7 @@ from network.extensions import db
 from network.models.directory import Network
 from network.models.messaging import Channel
 from network.models.people import AuditEvent, User
+from network.services import audit_chain  # noqa: F401 (chains every event it records)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,29 @@ def _client_ip() -> str | None:
     if not has_request_context():
         return None
     return (request.remote_addr or "")[:45] or None
+
+
+# Values never written to the audit log, whatever a caller passes (ASVS 7.1.1, 7.1.2):
+# credentials, secrets, codes and the content of messages. Matched on the key's name at
+# any depth of ``before`` / ``after``.
+_SECRET_KEYS = re.compile(
+    r"^code$|(^|_)(password|passphrase|secret|token|totp|otp|recovery|body|html|plaintext)"
+    r"($|_)",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+
+def scrub(values: Any) -> Any:
+    """``values`` with every secret or message content replaced by ``REDACTED``."""
+    if isinstance(values, Mapping):
+        return {
+            key: REDACTED if _SECRET_KEYS.search(str(key)) else scrub(value)
+            for key, value in values.items()
+        }
+    if isinstance(values, list | tuple):
+        return [scrub(value) for value in values]
+    return values
 
 
 def record(
@@ -62,8 +87,8 @@ def record(
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
-        before=before,
-        after=after,
+        before=scrub(before) if before else before,
+        after=scrub(after) if after else after,
         network_id=network_id,
         channel_id=channel_id,
         ip_address=_client_ip(),
@@ -107,10 +132,13 @@ def record_channel_event(actor: Any, action: str, channel: Any, **details: Any) 
 # --- The audit log ----------------------------------------------------------------------------
 
 _ACTION_LABELS: dict[str, Any] = {
+    "access.denied": _l("Access refused"),
     "attachment.access_denied": _l("Attachment refused"),
     "attachment.download": _l("Attachment downloaded"),
     "attachment.integrity_failed": _l("Attachment failed its integrity check"),
     "audit.export": _l("Audit log exported"),
+    "backup.create": _l("Backup made"),
+    "backup.restore": _l("Backup restored"),
     "case.access_denied": _l("Case refused"),
     "case.created": _l("Case created"),
     "case.status_changed": _l("Case status changed"),
@@ -140,6 +168,7 @@ _ACTION_LABELS: dict[str, Any] = {
     "membership.role": _l("Network member's role changed"),
     "network.update": _l("Network edited"),
     "token.create": _l("Access token created"),
+    "training.report_export": _l("Training report exported"),
     "token.revoke": _l("Access token revoked"),
     "user.activate": _l("Account reactivated"),
     "user.admin": _l("Administrator right changed"),
@@ -148,6 +177,7 @@ _ACTION_LABELS: dict[str, Any] = {
     "user.invitation_accepted": _l("Invitation accepted"),
     "user.invite": _l("Invitation sent"),
     "user.login": _l("Signed in"),
+    "user.login_failed": _l("Sign-in refused"),
     "user.password_change": _l("Password changed"),
     "user.totp_disable": _l("Two-step sign-in turned off"),
     "user.totp_enable": _l("Two-step sign-in turned on"),
@@ -179,6 +209,7 @@ _ENTITY_LABELS = {
     "contact_point": _l("Contact point"),
     "event": _l("Event"),
     "network": _l("Network"),
+    "programme": _l("Programme"),
     "user": _l("Account"),
 }
 

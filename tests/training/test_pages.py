@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from network.errors import Forbidden
@@ -215,6 +216,16 @@ def test_report_page_and_csv(course: Course, client: Any, login: Any) -> None:
     csv = client.get(f"/training/programmes/{course.programme.id}/report.csv")
     assert csv.mimetype == "text/csv"
     assert course.trainee.name in csv.get_data(as_text=True)
+    # The export is audited (issue 8).
+    from network.extensions import db
+    from network.models.people import AuditEvent
+
+    exported = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "training.report_export")
+    ).all()
+    assert [(e.actor_id, e.entity_id) for e in exported] == [
+        (course.secretariat.id, course.programme.id)
+    ]
 
 
 # --- API --------------------------------------------------------------------------------------
