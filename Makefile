@@ -10,7 +10,7 @@ MO := $(PO:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format translations extract-messages chromium redis-server bench clean
+.PHONY: run test lint format translations extract-messages chromium redis-server bench load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,10 @@ bench: $(STAMP) translations
 	$(BIN)/python bench/messaging.py --redis $(BENCH_ARGS)
 	$(BIN)/python bench/catchup.py $(BENCH_ARGS)
 	$(BIN)/python bench/capacity.py $(BENCH_ARGS)
+
+# The bounded load test of issue 8: 500 users over 60 s, errors, p99, nothing lost.
+load: $(STAMP) translations
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
