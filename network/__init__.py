@@ -78,9 +78,11 @@ def configure_auth(app: Flask) -> None:
 
         raise Unauthorized()
 
-    from network.security import authenticate_bearer, check_csrf
+    from network.security import authenticate_bearer, check_csrf, refuse_oversize_bodies
 
-    # Order matters: a bearer token decides who the caller is before the CSRF gate asks.
+    # Order matters: an oversize body is refused before anything parses it (issue 8); a
+    # bearer token decides who the caller is before the CSRF gate asks.
+    app.before_request(refuse_oversize_bodies)
     app.before_request(authenticate_bearer)
     app.before_request(check_csrf)
 
@@ -181,8 +183,13 @@ def configure_realtime(app: Flask) -> None:
 
 
 def configure_security(app: Flask) -> None:
-    from network.security import apply_security_headers, refuse_nul_characters
+    from network.security import (
+        BoundedJSONProvider,
+        apply_security_headers,
+        refuse_nul_characters,
+    )
 
+    app.json = BoundedJSONProvider(app)  # deep JSON is invalid JSON, not a 500 (issue 8)
     app.before_request(refuse_nul_characters)
     app.after_request(apply_security_headers)
 

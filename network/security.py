@@ -3,13 +3,17 @@ applied to every response, and URL integers bounded to what the database can hol
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Request, Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter, Map
 
-from network.errors import Unauthorized, ValidationError
+from network.errors import TooLarge, Unauthorized, ValidationError
 from network.extensions import csrf, login_manager
 
 # No inline script anywhere: scripts and styles come from our own origin only.
@@ -31,6 +35,35 @@ CONTENT_SECURITY_POLICY = "; ".join(
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The largest value of an INTEGER column on PostgreSQL (and of a 32-bit id anywhere).
 DATABASE_INT_MAX = 2**31 - 1
+
+
+_INT64 = 2**63
+
+
+def has_huge_int(value: Any, depth: int = 0) -> bool:
+    """Whether a decoded JSON value holds an integer beyond 64 bits anywhere. No field has
+    a use for one, and a lookup with it makes both database drivers fail (a 500); the
+    gate refuses it for every JSON body and socket event (issue 8)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -_INT64 <= value < _INT64
+    if depth > 100:
+        return False  # the size and nesting limits deal with such documents
+    if isinstance(value, dict):
+        return any(has_huge_int(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(has_huge_int(v, depth + 1) for v in value)
+    return False
+
+
+def is_database_int(value: Any) -> bool:
+    """An int (not a bool) that an INTEGER column can hold. A larger one from a form, the
+    JSON API or a socket event names nothing, and the driver would fail on it with a 500
+    (issue 8: found by the hostile-input corpus)."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and -DATABASE_INT_MAX - 1 <= value <= DATABASE_INT_MAX
+    )
 
 
 class DatabaseIntegerConverter(IntegerConverter):
@@ -89,9 +122,16 @@ def check_csrf() -> None:
     csrf.protect()
 
 
+# NUL and the other C0/C1 control characters except tab, line feed and carriage return
+# (bad input, issue 8, ASVS V5.1.3/V5.1.4): no field of a form or of the API has a use for
+# them, PostgreSQL cannot store NUL, and the others (escape sequences, DEL, NEL) only serve
+# to confuse terminals, logs, CSV readers and comparisons.
+_FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return _FORBIDDEN_CHARACTERS.search(value) is not None
     if isinstance(value, dict):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list):
@@ -100,21 +140,40 @@ def _has_nul(value: Any) -> bool:
 
 
 def refuse_nul_characters() -> None:
-    """Refuse text input containing NUL characters with 422, before any service sees it.
+    """Refuse text input containing NUL or another control character (other than tab and
+    line breaks) with 422, before any service sees it.
 
     No form or API field has a use for them, and PostgreSQL cannot store or even compare
     such a string: the driver would fail and the caller get a 500 for bad input.
+    Invalid UTF-8 in the query string or a URL-encoded form is refused too (Werkzeug would
+    quietly turn it into U+FFFD and a service store that).
     Raises ``ValidationError``.
     """
     fields: dict[str, Any] = {}
+    raw = [request.query_string]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw.append(request.get_data(cache=True))
+    for encoded in raw:
+        for pair in encoded.split(b"&"):
+            key, _sep, value = pair.partition(b"=")
+            try:
+                unquote_to_bytes(value.replace(b"+", b" ")).decode()
+                unquote_to_bytes(key.replace(b"+", b" ")).decode()
+            except UnicodeDecodeError:
+                name = unquote_to_bytes(key).decode(errors="ignore")
+                fields[_FORBIDDEN_CHARACTERS.sub("", name)] = _l(
+                    "This value contains a character that is not allowed."
+                )
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
             if _has_nul(key) or _has_nul(value):
-                fields[key.replace("\x00", "")] = _l(
+                fields[_FORBIDDEN_CHARACTERS.sub("", key)] = _l(
                     "This value contains a character that is not allowed."
                 )
     if request.is_json and _has_nul(request.get_json(silent=True)):
         fields["body"] = _l("This value contains a character that is not allowed.")
+    if request.is_json and has_huge_int(request.get_json(silent=True)):
+        fields["body"] = _l("A number in this request is out of range.")
     if fields:
         raise ValidationError(fields=fields)
 
@@ -133,3 +192,35 @@ def apply_security_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+# --- Bad input (issue 8): body size and JSON depth ----------------------------------------
+
+
+def refuse_oversize_bodies() -> None:
+    """Refuse a URL-encoded form or a JSON body over ``MAX_FORM_BYTES`` (1 MB) with 413,
+    before anything parses it (ASVS V5.1.4, V13.1.3).
+
+    Werkzeug limits the text parts of a multipart form (``MAX_FORM_MEMORY_SIZE``) but reads
+    a URL-encoded or JSON body whole, up to ``MAX_CONTENT_LENGTH``, which is sized for
+    file uploads (30 MB): without this a 10 MB "name" reached the services.
+    Raises ``TooLarge``.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    limit = int(current_app.config.get("MAX_FORM_BYTES", 1024 * 1024))
+    form_or_json = request.mimetype in {"application/x-www-form-urlencoded", "application/json"}
+    if form_or_json and (request.content_length or 0) > limit:
+        raise TooLarge(_l("The request is too large."))
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a document nested too deeply to parse (``[[[[…`` ten thousand
+    levels) is invalid JSON (a 400/422 through ``get_json``) instead of a
+    ``RecursionError`` and a 500 (ASVS V5.1.4, V13.1)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return json.loads(s, **kwargs)
+        except RecursionError as exc:
+            raise ValueError("JSON nested too deeply") from exc
