@@ -67,16 +67,24 @@ def is_database_int(value: Any) -> bool:
 
 
 class DatabaseIntegerConverter(IntegerConverter):
-    """``<int:...>`` in a URL, but never beyond ``DATABASE_INT_MAX``: a larger id cannot
-    exist, and passing it on would make the database driver fail (a 500) instead of the
-    route answering 404."""
+    """``<int:...>`` in a URL, at most ten digits: a longer number cannot be an id, and
+    passing it on would make the database driver fail (a 500) instead of the route
+    answering 404.
+
+    The bound is in the pattern rather than a ``max`` (issue 8, found by schemathesis):
+    Werkzeug checks a rule's method before its converter, so a ``max`` refusing
+    ``PATCH /cases/99999999999`` left only the GET rule "matching" and answered 405. Ten
+    digits stay within 64 bits, which both databases compare with an INTEGER column.
+    """
+
+    regex = r"\d{1,10}"
 
     def __init__(
         self,
         map: Map,
         fixed_digits: int = 0,
         min: int | None = None,
-        max: int | None = DATABASE_INT_MAX,
+        max: int | None = None,
         signed: bool = False,
     ) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
