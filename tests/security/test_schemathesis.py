@@ -52,6 +52,7 @@ def test_the_api_meets_its_openapi_document(app, bearer):  # type: ignore[no-unt
     failures: list[str] = []
     statuses: Counter[int] = Counter()
     operations = 0
+
     def exercise(operation: Any, mode: GenerationMode) -> None:
         @settings(
             max_examples=EXAMPLES,
