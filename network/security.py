@@ -172,9 +172,16 @@ def refuse_nul_characters() -> None:
                 fields[_FORBIDDEN_CHARACTERS.sub("", name)] = _l(
                     "This value contains a character that is not allowed."
                 )
+    # A page's form keeps its own field checks (the form comes back with the message next
+    # to the field); only NUL, which PostgreSQL cannot even compare, is refused here.
+    page_form = not request.path.startswith("/api/")
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
-            if _has_nul(key) or _has_nul(value):
+            if source is request.form and page_form:
+                bad = "\x00" in key or "\x00" in value
+            else:
+                bad = _has_nul(key) or _has_nul(value)
+            if bad:
                 fields[_FORBIDDEN_CHARACTERS.sub("", key)] = _l(
                     "This value contains a character that is not allowed."
                 )

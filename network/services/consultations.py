@@ -604,7 +604,7 @@ def invite(consultation_id: Any, actor: Any, user_ids: Any) -> list[User]:
 def admit(consultation_id: Any, actor: Any, user_id: Any) -> None:
     """Let an invited person in: they become a member of the room's channel."""
     consultation = _moderated(consultation_id, actor)
-    participant = consultation.participant_for(user_id) if isinstance(user_id, int) else None
+    participant = consultation.participant_for(user_id) if is_database_int(user_id) else None
     if participant is None or participant.state != ParticipantState.INVITED.value:
         raise ValidationError(fields={"user_id": _("This person is not waiting to be admitted.")})
     if not policy.can_be_invited_to_consultation(participant.user, consultation):
@@ -637,7 +637,7 @@ def remove(consultation_id: Any, actor: Any, user_id: Any) -> None:
     consultation = _moderated(consultation_id, actor)
     if user_id == actor.id:
         raise ValidationError(fields={"user_id": _("End the consultation instead.")})
-    participant = consultation.participant_for(user_id) if isinstance(user_id, int) else None
+    participant = consultation.participant_for(user_id) if is_database_int(user_id) else None
     if participant is None or participant.state == ParticipantState.REMOVED.value:
         raise NotFound(_("This person is not in the consultation."))
     participant.state = ParticipantState.REMOVED.value

@@ -880,7 +880,7 @@ def post_message(
         text = _clean_body(body, allow_empty=attachment_ids not in (None, []))
         parent = None
         if parent_id is not None:
-            parent = db.session.get(Message, parent_id) if isinstance(parent_id, int) else None
+            parent = db.session.get(Message, parent_id) if is_database_int(parent_id) else None
             if parent is None or parent.channel_id != channel_id:
                 raise ValidationError(
                     fields={"parent_id": _("Reply to a message of this channel.")}
@@ -1060,7 +1060,7 @@ def join_and_catch_up(
 
 def get_message(message_id: Any, user: Any) -> Message:
     """A message of a channel the user may read; raises ``NotFound`` otherwise."""
-    message = db.session.get(Message, message_id) if isinstance(message_id, int) else None
+    message = db.session.get(Message, message_id) if is_database_int(message_id) else None
     if message is None or not policy.can_read_channel(user, message.channel):
         raise NotFound(_("No such message."))
     return message
