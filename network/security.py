@@ -214,7 +214,7 @@ def apply_security_headers(response: Response) -> Response:
 
 def refuse_oversize_bodies() -> None:
     """Refuse a URL-encoded form or a JSON body over ``MAX_FORM_BYTES`` (1 MB) with 413,
-    before anything parses it (ASVS V5.1.4, V13.1.3).
+    before anything parses it (ASVS V5.1.4, V12.1.1).
 
     Werkzeug limits the text parts of a multipart form (``MAX_FORM_MEMORY_SIZE``) but reads
     a URL-encoded or JSON body whole, up to ``MAX_CONTENT_LENGTH``, which is sized for
