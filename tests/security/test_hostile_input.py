@@ -619,6 +619,7 @@ def _sockets(app, world, login, monkeypatch):  # type: ignore[no-untyped-def]
             )
     world.check(not h.changed(before, h.fingerprint()), "socket corpus changed data")
     world.check(socket.is_connected(), "the socket was dropped by the corpus")
+    socket.disconnect()  # leave no live connection behind for later tests
 
 
 def test_a_socket_flood_is_refused_then_disconnected(  # type: ignore[no-untyped-def]
