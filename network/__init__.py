@@ -78,9 +78,16 @@ def configure_auth(app: Flask) -> None:
 
         raise Unauthorized()
 
-    from network.security import authenticate_bearer, check_csrf, enforce_session
+    from network.security import (
+        authenticate_bearer,
+        check_csrf,
+        enforce_session,
+        refuse_oversize_bodies,
+    )
 
-    # Order matters: a bearer token decides who the caller is before the CSRF gate asks.
+    # Order matters: an oversize body is refused before anything parses it (issue 8); a
+    # bearer token decides who the caller is before the CSRF gate asks.
+    app.before_request(refuse_oversize_bodies)
     app.before_request(authenticate_bearer)
     # Issue 8: the server-side session is checked (and two-factor enrolment demanded)
     # before anything else reads the person.
@@ -184,8 +191,13 @@ def configure_realtime(app: Flask) -> None:
 
 
 def configure_security(app: Flask) -> None:
-    from network.security import apply_security_headers, refuse_nul_characters
+    from network.security import (
+        BoundedJSONProvider,
+        apply_security_headers,
+        refuse_nul_characters,
+    )
 
+    app.json = BoundedJSONProvider(app)  # deep JSON is invalid JSON, not a 500 (issue 8)
     app.before_request(refuse_nul_characters)
     app.after_request(apply_security_headers)
     # Issue 8: responses to a signed-in person are never cached (runs before the above).

@@ -97,6 +97,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             or int(os.environ.get("NETWORK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
             + 5 * 1024 * 1024
         ),
+        # A URL-encoded form or a JSON body (no file in it) is refused over this (issue 8);
+        # multipart text parts are held to Flask's MAX_FORM_MEMORY_SIZE (500 KB).
+        "MAX_FORM_BYTES": int(os.environ.get("NETWORK_MAX_FORM_BYTES", 1024 * 1024)),
         "MAIL_SERVER": os.environ.get("NETWORK_MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("NETWORK_MAIL_PORT", 25)),
         "MAIL_USERNAME": os.environ.get("NETWORK_MAIL_USERNAME") or None,

@@ -856,7 +856,11 @@ def document() -> dict[str, Any]:
                             "schema": {"type": "integer"},
                         }
                     ],
-                    "responses": {"200": {"description": "vCard", "content": {"text/vcard": {}}}},
+                    # The errors are documented too (issue 8, found by schemathesis).
+                    "responses": {
+                        **_ok({"type": "object"}),
+                        "200": {"description": "vCard", "content": {"text/vcard": {}}},
+                    },
                 }
             },
             "/search": {

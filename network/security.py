@@ -3,14 +3,18 @@ applied to every response, and URL integers bounded to what the database can hol
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Request, Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
-from network.errors import Unauthorized, ValidationError
+from network.errors import TooLarge, Unauthorized, ValidationError
 from network.extensions import csrf, login_manager
 
 # No inline script anywhere: scripts and styles come from our own origin only.
@@ -34,17 +38,54 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DATABASE_INT_MAX = 2**31 - 1
 
 
+_INT64 = 2**63
+
+
+def has_huge_int(value: Any, depth: int = 0) -> bool:
+    """Whether a decoded JSON value holds an integer beyond 64 bits anywhere. No field has
+    a use for one, and a lookup with it makes both database drivers fail (a 500); the
+    gate refuses it for every JSON body and socket event (issue 8)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -_INT64 <= value < _INT64
+    if depth > 100:
+        return False  # the size and nesting limits deal with such documents
+    if isinstance(value, dict):
+        return any(has_huge_int(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(has_huge_int(v, depth + 1) for v in value)
+    return False
+
+
+def is_database_int(value: Any) -> bool:
+    """An int (not a bool) that an INTEGER column can hold. A larger one from a form, the
+    JSON API or a socket event names nothing, and the driver would fail on it with a 500
+    (issue 8: found by the hostile-input corpus)."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and -DATABASE_INT_MAX - 1 <= value <= DATABASE_INT_MAX
+    )
+
+
 class DatabaseIntegerConverter(IntegerConverter):
-    """``<int:...>`` in a URL, but never beyond ``DATABASE_INT_MAX``: a larger id cannot
-    exist, and passing it on would make the database driver fail (a 500) instead of the
-    route answering 404."""
+    """``<int:...>`` in a URL, at most ten digits: a longer number cannot be an id, and
+    passing it on would make the database driver fail (a 500) instead of the route
+    answering 404.
+
+    The bound is in the pattern rather than a ``max`` (issue 8, found by schemathesis):
+    Werkzeug checks a rule's method before its converter, so a ``max`` refusing
+    ``PATCH /cases/99999999999`` left only the GET rule "matching" and answered 405. Ten
+    digits stay within 64 bits, which both databases compare with an INTEGER column.
+    """
+
+    regex = r"\d{1,10}"
 
     def __init__(
         self,
         map: Map,
         fixed_digits: int = 0,
         min: int | None = None,
-        max: int | None = DATABASE_INT_MAX,
+        max: int | None = None,
         signed: bool = False,
     ) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
@@ -90,9 +131,16 @@ def check_csrf() -> None:
     csrf.protect()
 
 
+# NUL and the other C0/C1 control characters except tab, line feed and carriage return
+# (bad input, issue 8, ASVS V5.1.3/V5.1.4): no field of a form or of the API has a use for
+# them, PostgreSQL cannot store NUL, and the others (escape sequences, DEL, NEL) only serve
+# to confuse terminals, logs, CSV readers and comparisons.
+_FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return _FORBIDDEN_CHARACTERS.search(value) is not None
     if isinstance(value, dict):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list):
@@ -101,21 +149,47 @@ def _has_nul(value: Any) -> bool:
 
 
 def refuse_nul_characters() -> None:
-    """Refuse text input containing NUL characters with 422, before any service sees it.
+    """Refuse text input containing NUL or another control character (other than tab and
+    line breaks) with 422, before any service sees it.
 
     No form or API field has a use for them, and PostgreSQL cannot store or even compare
     such a string: the driver would fail and the caller get a 500 for bad input.
+    Invalid UTF-8 in the query string or a URL-encoded form is refused too (Werkzeug would
+    quietly turn it into U+FFFD and a service store that).
     Raises ``ValidationError``.
     """
     fields: dict[str, Any] = {}
+    raw = [request.query_string]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw.append(request.get_data(cache=True))
+    for encoded in raw:
+        for pair in encoded.split(b"&"):
+            key, _sep, value = pair.partition(b"=")
+            try:
+                unquote_to_bytes(value.replace(b"+", b" ")).decode()
+                unquote_to_bytes(key.replace(b"+", b" ")).decode()
+            except UnicodeDecodeError:
+                name = unquote_to_bytes(key).decode(errors="ignore")
+                fields[_FORBIDDEN_CHARACTERS.sub("", name)] = _l(
+                    "This value contains a character that is not allowed."
+                )
+    # A page's form keeps its own field checks (the form comes back with the message next
+    # to the field); only NUL, which PostgreSQL cannot even compare, is refused here.
+    page_form = not request.path.startswith("/api/")
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
-            if _has_nul(key) or _has_nul(value):
-                fields[key.replace("\x00", "")] = _l(
+            if source is request.form and page_form:
+                bad = "\x00" in key or "\x00" in value
+            else:
+                bad = _has_nul(key) or _has_nul(value)
+            if bad:
+                fields[_FORBIDDEN_CHARACTERS.sub("", key)] = _l(
                     "This value contains a character that is not allowed."
                 )
     if request.is_json and _has_nul(request.get_json(silent=True)):
         fields["body"] = _l("This value contains a character that is not allowed.")
+    if request.is_json and has_huge_int(request.get_json(silent=True)):
+        fields["body"] = _l("A number in this request is out of range.")
     if fields:
         raise ValidationError(fields=fields)
 
@@ -193,3 +267,35 @@ def private_cache_headers(response: Response) -> Response:
         response.headers.pop("Expires", None)
         response.headers.setdefault("Pragma", "no-cache")
     return response
+
+
+# --- Bad input (issue 8): body size and JSON depth ----------------------------------------
+
+
+def refuse_oversize_bodies() -> None:
+    """Refuse a URL-encoded form or a JSON body over ``MAX_FORM_BYTES`` (1 MB) with 413,
+    before anything parses it (ASVS V5.1.4, V12.1.1).
+
+    Werkzeug limits the text parts of a multipart form (``MAX_FORM_MEMORY_SIZE``) but reads
+    a URL-encoded or JSON body whole, up to ``MAX_CONTENT_LENGTH``, which is sized for
+    file uploads (30 MB): without this a 10 MB "name" reached the services.
+    Raises ``TooLarge``.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    limit = int(current_app.config.get("MAX_FORM_BYTES", 1024 * 1024))
+    form_or_json = request.mimetype in {"application/x-www-form-urlencoded", "application/json"}
+    if form_or_json and (request.content_length or 0) > limit:
+        raise TooLarge(_l("The request is too large."))
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a document nested too deeply to parse (``[[[[…`` ten thousand
+    levels) is invalid JSON (a 400/422 through ``get_json``) instead of a
+    ``RecursionError`` and a 500 (ASVS V5.1.4, V13.1)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return json.loads(s, **kwargs)
+        except RecursionError as exc:
+            raise ValueError("JSON nested too deeply") from exc

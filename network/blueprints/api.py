@@ -12,6 +12,7 @@ from network import policy
 from network.blueprints.utils import download
 from network.errors import Unauthorized, ValidationError
 from network.models.directory import ContactPoint, Network
+from network.security import is_database_int
 from network.services import directory, directory_io, messaging, notifications
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -140,9 +141,12 @@ def _int_arg(name: str, default: int | None) -> int | None:
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ValidationError(fields={name: _("Use a whole number.")}) from exc
+    if not is_database_int(value):  # beyond any seq, page or id: the driver would fail
+        raise ValidationError(fields={name: _("Use a whole number.")})
+    return value
 
 
 def _channel_json(summary: messaging.ChannelSummary) -> dict[str, Any]:
@@ -346,7 +350,11 @@ def notification_list():  # type: ignore[no-untyped-def]
 @bp.post("/notifications/read")
 def notifications_read():  # type: ignore[no-untyped-def]
     """Mark notifications read: ``{"id": n}`` for one, ``{}`` for all."""
-    data = request.get_json(silent=True) or {}
-    ident = data.get("id") if isinstance(data, dict) else None
+    data = {} if not request.get_data() else request.get_json(silent=True)
+    if not isinstance(data, dict):  # a body that is not a JSON object is refused (issue 8)
+        raise ValidationError(_("Send a JSON object."))
+    if "id" in data and data["id"] is None:
+        raise ValidationError(fields={"id": _("A notification id is a whole number.")})
+    ident = data.get("id")
     changed = notifications.mark_read(current_user, ident)
     return jsonify({"changed": changed, "unread": notifications.unread_count(current_user)})

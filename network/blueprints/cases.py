@@ -15,7 +15,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -29,6 +28,7 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from network import i18n, policy
+from network.blueprints.forms import Form
 from network.blueprints.utils import apply_errors, require
 from network.errors import ValidationError
 from network.models.cases import Case
@@ -40,7 +40,7 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 # --- Forms ----------------------------------------------------------------------------------
 
 
-class CaseForm(FlaskForm):
+class CaseForm(Form):
     """The fields of a case that can be edited after it is opened."""
 
     reference = StringField(
@@ -85,7 +85,7 @@ class NewCaseForm(CaseForm):
     submit = SubmitField(_l("Open the case"))
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField(_l("New status"))
     note = TextAreaField(
         _l("Note"),

@@ -17,13 +17,13 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, SubmitField
 from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from network import policy
 from network.blueprints.auth import reauth_required
+from network.blueprints.forms import Form
 from network.blueprints.utils import apply_errors, download, require
 from network.errors import Unauthorized, ValidationError
 from network.models.consultations import ParticipantState
@@ -57,7 +57,7 @@ def _authenticated() -> None:
         raise Unauthorized()
 
 
-class StartForm(FlaskForm):
+class StartForm(Form):
     title = StringField(
         _l("Title"),
         validators=[Length(max=consultations.MAX_TITLE)],

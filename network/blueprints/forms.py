@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,17 +20,43 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields import MultipleFileField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 
-class LoginForm(FlaskForm):
+class Form(FlaskForm):
+    """The base of every form of the app (bad input, issue 8, ASVS V5.1.4).
+
+    Flask-WTF hands a form the uploaded files mixed with the text fields, so a file part
+    named like a text field became that field's value and its validators failed with a
+    500. Here a file reaches only the file fields; under any other name it is ignored
+    (and a required text field then says it is missing).
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            wrapped = super().wrap_formdata(form, formdata)
+            if not isinstance(wrapped, CombinedMultiDict):
+                return wrapped
+            file_fields = {
+                name
+                for name, bound in form._fields.items()
+                if isinstance(bound, FileField | MultipleFileField)
+            }
+            files = MultiDict(
+                [(k, v) for k, v in request.files.items(multi=True) if k in file_fields]
+            )
+            return CombinedMultiDict((files, request.form))
+
+
+class LoginForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     remember = BooleanField(_l("Keep me signed in on this device"))
     submit = SubmitField(_l("Sign in"))
 
 
-class TotpForm(FlaskForm):
+class TotpForm(Form):
     code = StringField(
         _l("Six-digit code"),
         validators=[DataRequired(), Length(min=6, max=7)],
@@ -35,13 +65,13 @@ class TotpForm(FlaskForm):
     submit = SubmitField(_l("Verify"))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(Form):
     locale = SelectField(_l("Language"))
     timezone = SelectField(_l("Time zone"))
     submit = SubmitField(_l("Save"))
 
 
-class SignInCodeForm(FlaskForm):
+class SignInCodeForm(Form):
     """The second step of a sign-in or a re-authentication: a code from the app, or
     one of the recovery codes (issue 8)."""
 
@@ -53,7 +83,7 @@ class SignInCodeForm(FlaskForm):
     submit = SubmitField(_l("Verify"))
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     """Confirm who you are before a sensitive action (issue 8)."""
 
     password = PasswordField(
@@ -67,7 +97,7 @@ class ReauthForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(
         _l("New password"), validators=[DataRequired(), Length(min=12, max=1024)]
@@ -75,18 +105,18 @@ class PasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=100)])
     submit = SubmitField(_l("Create token"))
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """A form with only its CSRF token, for one-button actions."""
 
     submit = SubmitField()
 
 
-class ContactPointForm(FlaskForm):
+class ContactPointForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     title = StringField(_l("Title"), validators=[Length(max=200)])
     institution = StringField(_l("Institution"), validators=[Length(max=300)])
@@ -111,7 +141,7 @@ class ContactPointForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class NetworkForm(FlaskForm):
+class NetworkForm(Form):
     acronym = StringField(_l("Acronym"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     region = StringField(_l("Region"), validators=[Length(max=120)])
@@ -123,24 +153,24 @@ class NetworkForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class HandoverForm(FlaskForm):
+class HandoverForm(Form):
     successor = SelectField(_l("Successor"), coerce=int)
     submit = SubmitField(_l("Hand over"))
 
 
-class LinkAccountForm(FlaskForm):
+class LinkAccountForm(Form):
     user_email = StringField(_l("Account e-mail (empty to unlink)"), validators=[Length(max=254)])
     submit = SubmitField(_l("Link"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     network = SelectField(_l("Network"))
     file = FileField(_l("CSV file"), validators=[FileRequired()])
     dry_run = BooleanField(_l("Dry run: check the file without writing anything"), default=True)
     submit = SubmitField(_l("Import"))
 
 
-class FinderForm(FlaskForm):
+class FinderForm(Form):
     class Meta:
         csrf = False  # a GET search form
 

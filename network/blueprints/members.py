@@ -6,13 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from network import policy
 from network.blueprints.auth import reauth_required
-from network.blueprints.forms import EmptyForm
+from network.blueprints.forms import EmptyForm, Form
 from network.blueprints.utils import apply_errors, require
 from network.errors import Conflict, ValidationError
 from network.services import accounts, directory, membership
@@ -20,19 +19,19 @@ from network.services import accounts, directory, membership
 bp = Blueprint("members", __name__)
 
 
-class AddMemberForm(FlaskForm):
+class AddMemberForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name (for a new account)"), validators=[Length(max=200)])
     role = SelectField(_l("Role"))
     submit = SubmitField(_l("Add member"))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Role"))
     submit = SubmitField(_l("Change"))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     password = PasswordField(
         _l("Choose a password (at least 12 characters)"),
         validators=[DataRequired(), Length(min=12, max=1024)],

@@ -15,7 +15,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -29,7 +28,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from network import policy
-from network.blueprints.forms import EmptyForm
+from network.blueprints.forms import EmptyForm, Form
 from network.blueprints.utils import apply_errors
 from network.errors import DomainError, NotFound, TooLarge, ValidationError
 from network.models.messaging import Channel, ChannelKind, Message
@@ -39,7 +38,7 @@ bp = Blueprint("messaging", __name__, url_prefix="/channels")
 PAGE = 50
 
 
-class ComposerForm(FlaskForm):
+class ComposerForm(Form):
     body = TextAreaField(
         _l("Message"),
         validators=[Optional(), Length(max=messaging.MAX_BODY_CHARS)],
@@ -52,7 +51,7 @@ class ComposerForm(FlaskForm):
     submit = SubmitField(_l("Send"))
 
 
-class TopicForm(FlaskForm):
+class TopicForm(Form):
     network = SelectField(_l("Network"), validators=[DataRequired()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(
@@ -64,18 +63,18 @@ class TopicForm(FlaskForm):
     submit = SubmitField(_l("Create the channel"))
 
 
-class ConversationForm(FlaskForm):
+class ConversationForm(Form):
     members = SelectMultipleField(_l("People"), coerce=str, validate_choice=False)
     name = StringField(_l("Name (optional)"), validators=[Length(max=200)])
     submit = SubmitField(_l("Start the conversation"))
 
 
-class AddPeopleForm(FlaskForm):
+class AddPeopleForm(Form):
     people = SelectMultipleField(_l("People to add"), coerce=str, validate_choice=False)
     submit = SubmitField(_l("Add"))
 
 
-class RetentionForm(FlaskForm):
+class RetentionForm(Form):
     days = IntegerField(
         _l("Keep messages for (days)"),
         validators=[Optional(), NumberRange(min=1, max=3650)],
@@ -84,7 +83,7 @@ class RetentionForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class EditForm(FlaskForm):
+class EditForm(Form):
     body = TextAreaField(
         _l("Message"),
         validators=[Length(max=messaging.MAX_BODY_CHARS)],

@@ -41,6 +41,7 @@ from flask_socketio import disconnect, join_room
 from network import events
 from network.errors import DomainError, TooLarge, Unauthorized, ValidationError
 from network.extensions import socketio
+from network.security import has_huge_int
 from network.services import accounts
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ def _size(data: Any) -> int:
         return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
     except (TypeError, ValueError):
         return 0  # binary or odd data: the handler's own validation refuses it
+    except RecursionError:
+        return 2**31  # nested beyond measure: too large (issue 8)
 
 
 def connected_user(auth: Any) -> Any:
@@ -189,6 +192,8 @@ def _acknowledge(function: Callable[..., dict[str, Any]], data: Any) -> dict[str
             raise TooLarge(_("This event is too large."))
         if not isinstance(data, dict):
             raise ValidationError(_("Send an object with the event's fields."))
+        if has_huge_int(data):  # a driver would fail on it (issue 8)
+            raise ValidationError(_("A number in this request is out of range."))
         return {"ok": True, **function(socket_user(), data)}
     except DomainError as error:
         return error_ack(error)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -431,6 +432,8 @@ def create_token(user: User, label: str) -> tuple[AccessToken, str]:
     label = (label or "").strip() or "token"
     if len(label) > 100:
         raise ValidationError(fields={"label": _("Use at most 100 characters.")})
+    if any(unicodedata.category(ch) == "Cc" for ch in label):  # issue 8: they were stored
+        raise ValidationError(fields={"label": _("Contains control characters.")})
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = AccessToken(
         user_id=user.id, label=label, token_hash=_token_digest(plain), prefix=plain[:10]

@@ -56,6 +56,7 @@ from network.models.calendar import (
 )
 from network.models.directory import Network
 from network.models.people import User
+from network.security import DATABASE_INT_MAX
 from network.services import attachments, audit
 
 log = logging.getLogger(__name__)
@@ -865,6 +866,8 @@ def invite(user: Any, event: Event, user_ids: Iterable[Any]) -> list[Invitation]
         wanted = {int(i) for i in user_ids}
     except (TypeError, ValueError) as exc:
         raise ValidationError(fields={"users": _("Choose people to invite.")}) from exc
+    if any(not 0 < i <= DATABASE_INT_MAX for i in wanted):  # no such id; the driver would fail
+        raise ValidationError(fields={"users": _("Choose people to invite.")})
     people = list(db.session.scalars(select(User).where(User.id.in_(wanted or {-1}))))
     if not people or len(people) != len(wanted):
         raise ValidationError(fields={"users": _("Choose people to invite.")})

@@ -51,6 +51,7 @@ from network.models.consultations import (
 )
 from network.models.messaging import Channel, ChannelKind, ChannelMember, Message
 from network.models.people import User
+from network.security import is_database_int
 from network.services import audit, mail, messaging
 
 log = logging.getLogger(__name__)
@@ -248,7 +249,7 @@ def room_of(consultation_id: int) -> str:
 
 def find(consultation_id: Any) -> Consultation | None:
     """A consultation by id, without any access check (the caller asks the policy)."""
-    if not isinstance(consultation_id, int) or isinstance(consultation_id, bool):
+    if not is_database_int(consultation_id):
         raise ValidationError(fields={"consultation_id": _("A consultation id is a whole number.")})
     return db.session.get(Consultation, consultation_id)
 
@@ -428,7 +429,7 @@ def create_consultation(
     case: Case | None = None
     origin: Channel | None = None
     if case_id is not None:
-        if not isinstance(case_id, int) or isinstance(case_id, bool):
+        if not is_database_int(case_id):
             raise ValidationError(fields={"case_id": _("A case id is a whole number.")})
         case = cases.get_case(case_id, actor)
         origin = case.channel
@@ -442,9 +443,7 @@ def create_consultation(
             )
     elif not policy.can_start_consultation(actor):
         raise Forbidden(_("You may not start consultations."))
-    if calendar_event_id is not None and (
-        not isinstance(calendar_event_id, int) or isinstance(calendar_event_id, bool)
-    ):
+    if calendar_event_id is not None and (not is_database_int(calendar_event_id)):
         raise ValidationError(fields={"calendar_event_id": _("An event id is a whole number.")})
     errors: dict[str, str] = {}
     title = title.strip() if isinstance(title, str) else ""
@@ -605,7 +604,7 @@ def invite(consultation_id: Any, actor: Any, user_ids: Any) -> list[User]:
 def admit(consultation_id: Any, actor: Any, user_id: Any) -> None:
     """Let an invited person in: they become a member of the room's channel."""
     consultation = _moderated(consultation_id, actor)
-    participant = consultation.participant_for(user_id) if isinstance(user_id, int) else None
+    participant = consultation.participant_for(user_id) if is_database_int(user_id) else None
     if participant is None or participant.state != ParticipantState.INVITED.value:
         raise ValidationError(fields={"user_id": _("This person is not waiting to be admitted.")})
     if not policy.can_be_invited_to_consultation(participant.user, consultation):
@@ -638,7 +637,7 @@ def remove(consultation_id: Any, actor: Any, user_id: Any) -> None:
     consultation = _moderated(consultation_id, actor)
     if user_id == actor.id:
         raise ValidationError(fields={"user_id": _("End the consultation instead.")})
-    participant = consultation.participant_for(user_id) if isinstance(user_id, int) else None
+    participant = consultation.participant_for(user_id) if is_database_int(user_id) else None
     if participant is None or participant.state == ParticipantState.REMOVED.value:
         raise NotFound(_("This person is not in the consultation."))
     participant.state = ParticipantState.REMOVED.value
@@ -805,7 +804,7 @@ def check_signal(data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
     to = data.get("to")
     payload = data.get("data")
-    if not isinstance(to, int) or isinstance(to, bool):
+    if not is_database_int(to):
         raise ValidationError(fields={"to": _("Give the id of a person in the room.")})
     if not isinstance(payload, dict) or payload.get("type") not in SIGNAL_TYPES:
         raise ValidationError(fields={"data": _("Not a WebRTC signal.")})

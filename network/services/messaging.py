@@ -40,6 +40,7 @@ from network.models.messaging import (
     ReadMarker,
 )
 from network.models.people import Membership, User
+from network.security import DATABASE_INT_MAX, is_database_int
 from network.services import attachments, audit, notifications, search
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def get_channel(channel_id: Any, user: Any) -> Channel:
     A channel the user may not read answers as if it did not exist (404) when they are
     no member of it at all, so channel ids cannot be probed.
     """
-    if not isinstance(channel_id, int) or isinstance(channel_id, bool):
+    if not is_database_int(channel_id):
         raise ValidationError(fields={"channel_id": _("A channel id is a whole number.")})
     channel = _load(channel_id)
     if channel is None or not policy.can_read_channel(user, channel):
@@ -115,7 +116,11 @@ def _int_ids(raw: Any, field: str) -> list[int]:
     for value in raw:
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 0 < value <= DATABASE_INT_MAX  # beyond any id: the driver would fail
+        ):
             raise ValidationError(fields={field: _("Choose people from the list.")})
         ids.append(value)
     return sorted(set(ids))
@@ -524,7 +529,7 @@ def remove_member(channel_id: Any, actor: Any, user_id: Any) -> None:
         return
     channel = _managed(channel_id, actor)
     _explicit(channel)
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
+    if not is_database_int(user_id):
         raise ValidationError(fields={"user_id": _("Choose a member.")})
     _drop(channel, actor, user_id, "channel.member_remove")
     log.info("user %s removed user %s from channel %s", actor.id, user_id, channel.id)
@@ -875,7 +880,7 @@ def post_message(
         text = _clean_body(body, allow_empty=attachment_ids not in (None, []))
         parent = None
         if parent_id is not None:
-            parent = db.session.get(Message, parent_id) if isinstance(parent_id, int) else None
+            parent = db.session.get(Message, parent_id) if is_database_int(parent_id) else None
             if parent is None or parent.channel_id != channel_id:
                 raise ValidationError(
                     fields={"parent_id": _("Reply to a message of this channel.")}
@@ -991,11 +996,9 @@ def list_messages(
         raise Forbidden()
     errors = {}
     for name, value in (("after_seq", after_seq), ("before_seq", before_seq)):
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
+        if value is not None and (not is_database_int(value) or value < 0):
             errors[name] = _("Use a whole number of 0 or more.")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
+    if not is_database_int(limit) or not 1 <= limit <= MAX_PAGE:
         errors["limit"] = _("Use a number from %(low)d to %(high)d.", low=1, high=MAX_PAGE)
     if errors:
         raise ValidationError(fields=errors)
@@ -1044,7 +1047,7 @@ def join_and_catch_up(
     ``leave_room`` undo it. Raises ``NotFound``, ``ValidationError``.
     """
     channel = get_channel(channel_id, user)
-    if not isinstance(after_seq, int) or isinstance(after_seq, bool) or after_seq < 0:
+    if not is_database_int(after_seq) or after_seq < 0:
         raise ValidationError(fields={"after_seq": _("Use a whole number of 0 or more.")})
     enter_room(channel)
     db.session.commit()  # end the snapshot taken before entering the room (expires all)
@@ -1057,7 +1060,7 @@ def join_and_catch_up(
 
 def get_message(message_id: Any, user: Any) -> Message:
     """A message of a channel the user may read; raises ``NotFound`` otherwise."""
-    message = db.session.get(Message, message_id) if isinstance(message_id, int) else None
+    message = db.session.get(Message, message_id) if is_database_int(message_id) else None
     if message is None or not policy.can_read_channel(user, message.channel):
         raise NotFound(_("No such message."))
     return message
@@ -1245,7 +1248,7 @@ def mark_read(channel: Channel, user: Any, seq: Any) -> int:
     """
     if not policy.can_read_channel(user, channel):
         raise Forbidden()
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+    if not is_database_int(seq) or seq < 0:
         raise ValidationError(fields={"seq": _("Use a whole number of 0 or more.")})
     seq = min(seq, channel.last_seq)
     channel_id, user_id, is_case = channel.id, user.id, channel.kind == ChannelKind.CASE.value
@@ -1332,7 +1335,7 @@ def record_delivery(channel_id: Any, user: Any, seq: Any) -> int:
     Raises ``NotFound``, ``ValidationError``.
     """
     channel = get_channel(channel_id, user)
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+    if not is_database_int(seq) or seq < 0:
         raise ValidationError(fields={"seq": _("Use a whole number of 0 or more.")})
     if channel.kind != ChannelKind.CASE.value:
         return 0

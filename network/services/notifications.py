@@ -52,6 +52,7 @@ from network.models.messaging import (
     NotificationKind,
 )
 from network.models.people import Membership, User
+from network.security import is_database_int
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ def mark_read(user: Any, notification_id: Any = None) -> int:
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
     if notification_id is not None:
-        if not isinstance(notification_id, int) or isinstance(notification_id, bool):
+        if not is_database_int(notification_id):
             raise ValidationError(fields={"id": _("A notification id is a whole number.")})
         owned = db.session.scalar(
             select(Notification.id).where(

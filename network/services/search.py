@@ -33,6 +33,7 @@ from network.errors import Unauthorized, ValidationError
 from network.extensions import db
 from network.i18n import fold
 from network.models.messaging import Channel, ChannelKind, Message, MessageTerm
+from network.security import is_database_int
 from network.services import audit
 
 MIN_WORD = 2
@@ -179,7 +180,7 @@ class SearchPage:
 
 
 def _whole_number(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+    if not is_database_int(value) or value < low:
         raise ValidationError(fields={name: _("Use a whole number of %(n)d or more.", n=low)})
     if high is not None and value > high:
         raise ValidationError(

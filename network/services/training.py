@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -62,6 +63,7 @@ from network.models.training import (
     ProgressStatus,
     Question,
 )
+from network.security import is_database_int
 from network.services import attachments, audit
 from network.services.directory_io import csv_cell
 
@@ -135,17 +137,19 @@ def _text(data: Mapping[str, Any], name: str, limit: int, *, required: bool = Fa
         raise ValidationError(fields={name: _("This field is required.")})
     if len(text) > limit:
         raise ValidationError(fields={name: _("At most %(n)d characters.", n=limit)})
+    if _CONTROL.search(text):  # escape sequences, DEL… (issue 8: they were stored)
+        raise ValidationError(fields={name: _("Contains control characters.")})
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _int_id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+        value = int(value.strip())
+    # An id no column can hold names nothing (issue 8: the driver would fail on it).
+    return value if is_database_int(value) else None
 
 
 def _int_in(data: Mapping[str, Any], name: str, low: int, high: int, default: int) -> int:
