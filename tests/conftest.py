@@ -303,3 +303,17 @@ def login(app: Flask) -> Callable[[FlaskClient, User], FlaskClient]:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def own_keys(app: Any, db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An instance folder of the test's own with no configured data key: the key file is
+    generated there and a rotation (``network rotate-key``) rewrites it (shared by the
+    rotation tests of the file-owning domains)."""
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    monkeypatch.setitem(app.config, "INSTANCE_PATH", str(folder))
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    monkeypatch.setitem(app.config, "DATA_KEY", None)
+    monkeypatch.setitem(app.config, "DATA_KEYS_PREVIOUS", "")
+    return folder

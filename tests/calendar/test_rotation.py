@@ -3,27 +3,11 @@ that drops the previous key, a document still downloads."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
-
 from network import crypto
 from network.services import attachments
 from network.services import calendar as cal
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def own_keys(app: Any, db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "instance"
-    folder.mkdir()
-    monkeypatch.setitem(app.config, "INSTANCE_PATH", str(folder))
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
-    monkeypatch.setitem(app.config, "DATA_KEY", None)
-    monkeypatch.setitem(app.config, "DATA_KEYS_PREVIOUS", "")
-    return folder
 
 
 def test_document_files_are_reencrypted_by_a_key_rotation(app, own_keys, people, make_event):

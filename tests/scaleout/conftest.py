@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import redis
 import sqlalchemy as sa
 
 from tests.conftest import IN_CI, _create_pg_database
-from tests.realtime_server.conftest import (
+from tests.realtime_server.conftest import (  # noqa: F401 - peers: a fixture used here
     ACCOUNTS,
     LiveServer,
     Peer,
@@ -32,6 +32,7 @@ from tests.realtime_server.conftest import (
     _env,
     _finish,
     _make_tokens,
+    peers,
     wait_until,
 )
 from tests.server_process import free_port, launch, stop, wait_until_healthy
@@ -205,21 +206,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def peers() -> Iterator[Callable[[LiveServer, str], Peer]]:
-    """Connect clients as demo accounts to a given server; all closed at the end."""
-    made: list[Peer] = []
-
-    def connect(server: LiveServer, who: str) -> Peer:
-        peer = Peer(server, who)
-        made.append(peer)
-        return peer.connect()
-
-    yield connect
-    for peer in made:
-        peer.close()
 
 
 def log_errors(server: LiveServer, *markers: str) -> list[str]:
