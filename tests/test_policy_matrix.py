@@ -24,6 +24,7 @@ from sqlalchemy import select
 from network import policy
 from network.models.directory import ContactPoint, Network
 from network.models.people import Membership, Role, User
+from network.services import directory_io
 from tests.conftest import csrf_token
 
 ROLES = ("anonymous", "admin", "contact_point", "coordinator", "secretariat", "observer", "other")
@@ -179,8 +180,11 @@ def export_csv(w: World) -> str:
     response = w.client.get("/directory/export.csv")
     if response.status_code != 200:
         return _status(response)
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    return _listed(response, w.entry.email in {row.get("email") for row in rows})
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    # The header is in the reader's language (issue 9): find the e-mail column by key.
+    keys = [directory_io.header_key(cell) for cell in rows[0]] if rows else []
+    emails = {row[keys.index("email")] for row in rows[1:]} if "email" in keys else set()
+    return _listed(response, w.entry.email in emails)
 
 
 # In this order: reads first, then the writes (reminders before the confirmations that

@@ -216,6 +216,20 @@ CSV_COLUMNS = (
     "before",
     "after",
 )
+CSV_LABELS = {
+    "time_utc": _l("Time (UTC)"),
+    "actor": _l("Actor"),
+    "action": _l("Action code"),
+    "action_label": _l("Action"),
+    "entity_type": _l("Entity type"),
+    "entity_id": _l("Entity ID"),
+    "network": _l("Network"),
+    "channel_id": _l("Channel ID"),
+    "channel": _l("Channel"),
+    "ip_address": _l("IP address"),
+    "before": _l("Before"),
+    "after": _l("After"),
+}
 
 
 # What an event is about, for people (issue 9: no English codes on a translated page).
@@ -448,6 +462,7 @@ def export_csv(user: Any, filters: AuditFilters) -> str:
     guards them. Raises ``Forbidden``.
     """
     from network.services.directory_io import csv_cell as guarded_cell
+    from network.services.directory_io import header_row
 
     conditions = _conditions(user, filters)
     events = list(
@@ -462,7 +477,7 @@ def export_csv(user: Any, filters: AuditFilters) -> str:
     places = _with_places(AuditPage(filters=filters, items=events))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header_row(CSV_COLUMNS, CSV_LABELS))
     for event in events:
         network = places.networks.get(event.network_id) if event.network_id else None
         channel = places.channels.get(event.channel_id) if event.channel_id else None

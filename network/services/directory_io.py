@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import unicodedata
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -44,6 +47,29 @@ COLUMNS = (
     "notes",
     "last_confirmed",
 )
+# The header row of an export is in the reader's language (issue 9); the import reads these
+# labels in any of the app's languages as well as the machine keys above.
+LABELS = {
+    "name": _l("Name"),
+    "title": _l("Title"),
+    "institution": _l("Institution"),
+    "authority_type": _l("Authority type"),
+    "country": _l("Country"),
+    "networks": _l("Networks"),
+    "languages": _l("Languages"),
+    "request_languages": _l("Languages in which requests are accepted"),
+    "channels": _l("Accepted transmission channels"),
+    "expertise": _l("Expertise"),
+    "e_signature_accepted": _l("Electronic signature accepted"),
+    "available_24_7": _l("Available 24/7"),
+    "office_hours": _l("Office hours"),
+    "office_timezone": _l("Time zone"),
+    "email": _l("E-mail"),
+    "phones": _l("Phones"),
+    "postal_address": _l("Postal address"),
+    "notes": _l("Notes"),
+    "last_confirmed": _l("Last confirmed"),
+}
 REQUIRED_COLUMNS = ("name", "authority_type", "country")
 LIST_COLUMNS = {"networks", "languages", "request_languages", "channels", "expertise", "phones"}
 MAX_ROWS = 50_000
@@ -73,11 +99,18 @@ def csv_cell(column: str, value: Any) -> str:
     return text
 
 
+def header_row(columns: Iterable[str], labels: Mapping[str, Any]) -> list[str]:
+    """The header of a CSV export: each column's label in the current locale (the
+    request's), the column key itself where it has no label. Shared by every CSV export."""
+    return [str(labels[column]) if column in labels else column for column in columns]
+
+
 def export_csv(entries: Iterable[ContactPoint]) -> str:
-    """The entries as CSV with the import's columns, so an export can be re-imported."""
+    """The entries as CSV with the import's columns, so an export can be re-imported; the
+    header is in the reader's language, which the import reads back (``header_key``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(header_row(COLUMNS, LABELS))
     for cp in entries:
         values = directory.snapshot(cp)
         writer.writerow([csv_cell(column, values[column]) for column in COLUMNS])
@@ -203,6 +236,41 @@ def _unguard(value: str) -> str:
     return value
 
 
+def _fold_label(text: str) -> str:
+    """A header cell compared without case, accents or surrounding spaces."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'")  # typographic apostrophes
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _label_keys() -> dict[str, str]:
+    """Every column label in every language of the app, folded, mapped to its column key.
+
+    Built once per app (the labels and languages do not change while it runs). A label
+    that two columns share in different languages is left out rather than guessed.
+    """
+    cached = current_app.extensions.get("directory_csv_labels")
+    if cached is not None:
+        return cached
+    found: dict[str, set[str]] = {}
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            for key, label in LABELS.items():
+                found.setdefault(_fold_label(str(label)), set()).add(key)
+    mapping = {label: next(iter(keys)) for label, keys in found.items() if len(keys) == 1}
+    current_app.extensions["directory_csv_labels"] = mapping
+    return mapping
+
+
+def header_key(cell: str) -> str:
+    """The column key a header cell names: a machine key (any case) or a column label in
+    any of the app's languages; the folded cell itself when it names no column."""
+    folded = _fold_label(cell)
+    if folded in COLUMNS:
+        return folded
+    return _label_keys().get(folded, cell.strip().lower())
+
+
 def _delimiter(text: str) -> str:
     """The separator of the header row: comma, semicolon or tab (README, "CSV format").
 
@@ -263,7 +331,7 @@ def import_directory(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     report = ImportReport(dry_run=dry_run)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        header = [header_key(h) for h in next(reader)]
     except StopIteration as exc:
         raise ValidationError(_("The file is empty."), fields={"file": _("no header row")}) from exc
     except csv.Error as exc:

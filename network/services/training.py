@@ -65,7 +65,7 @@ from network.models.training import (
 )
 from network.security import is_database_int
 from network.services import attachments, audit
-from network.services.directory_io import csv_cell
+from network.services.directory_io import csv_cell, header_row
 
 log = logging.getLogger(__name__)
 attachments.register_storage_owner(Material.storage_key)
@@ -1098,6 +1098,19 @@ CSV_COLUMNS = (
     "gain_points",
     "certified",
 )
+CSV_LABELS = {
+    "name": _l("Name"),
+    "cohort": _l("Cohort"),
+    "generation": _l("Generation"),
+    "country": _l("Country"),
+    "profession": _l("Profession"),
+    "gender": _l("Gender"),
+    "modules_completed": _l("Modules completed"),
+    "pre_score": _l("Pre-test score"),
+    "post_score": _l("Post-test score"),
+    "gain_points": _l("Gain (points)"),
+    "certified": _l("Certified"),
+}
 
 
 def report_csv(programme: Programme) -> str:
@@ -1106,7 +1119,7 @@ def report_csv(programme: Programme) -> str:
     titles = {c.id: c.title for c in programme.cohorts}
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header_row(CSV_COLUMNS, CSV_LABELS))
     for r in report_rows(programme, generations):
         gain = None if r.pre is None or r.post is None else round(r.post - r.pre, 1)
         values = {

@@ -217,9 +217,13 @@ def test_actions_have_readable_names_and_unknown_ones_show_their_code():
 
 
 def _rows(response: Any) -> list[dict[str, str]]:
+    """The rows keyed by column key; the header itself is in the reader's language."""
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
-    return list(csv.DictReader(io.StringIO(text[1:])))
+    reader = csv.reader(io.StringIO(text[1:]))
+    labels = next(reader)
+    assert labels == [str(audit.CSV_LABELS[c]) for c in audit.CSV_COLUMNS]
+    return [dict(zip(audit.CSV_COLUMNS, row, strict=True)) for row in reader]
 
 
 def test_the_csv_holds_the_events_the_person_may_see(client, login, world):
@@ -229,6 +233,8 @@ def test_the_csv_holds_the_events_the_person_may_see(client, login, world):
     assert response.mimetype == "text/csv"
     rows = _rows(response)
     assert list(rows[0]) == list(audit.CSV_COLUMNS)
+    header = response.get_data(as_text=True)[1:].split("\r\n", 1)[0]
+    assert header.startswith("Time (UTC),Actor,Action code,Action,")
     assert {r["action"] for r in rows} == {"channel.access_denied", "membership.add"}
     denied = next(r for r in rows if r["action"] == "channel.access_denied")
     assert denied["actor"] == world.observer.email
@@ -238,6 +244,15 @@ def test_the_csv_holds_the_events_the_person_may_see(client, login, world):
     assert denied["channel_id"] == str(world.wacap_channel.id)
     member = next(r for r in rows if r["action"] == "membership.add")
     assert member["after"] == '{"role": "x"}'
+
+
+def test_the_csv_header_follows_the_readers_language(client, login, world):
+    login(client, world.secretariat)
+    response = client.get("/audit.csv", headers={"Accept-Language": "es"})
+    header = next(csv.reader(io.StringIO(response.get_data(as_text=True)[1:])))
+    assert header[:4] == ["Hora (UTC)", "Autor", "Código de la acción", "Acción"]
+    assert "Canal" in header
+    assert "time_utc" not in header
 
 
 def test_the_csv_follows_the_filters(client, login, world):

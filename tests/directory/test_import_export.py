@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from network.extensions import db as _db
 from network.models.directory import ContactPoint
 from network.models.people import AuditEvent
-from network.services import directory
+from network.services import directory, directory_io
 
 HEADER = "name,authority_type,country,email,phones,expertise,languages,notes"
 GOOD_ROWS = [
@@ -312,9 +312,13 @@ def test_contact_point_cannot_import(client, login, world):
 
 
 def exported_rows(response) -> list[dict[str, str]]:
+    """The rows of an export, keyed by column key (the header is in the reader's language)."""
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
-    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = [directory_io.header_key(cell) for cell in next(reader)]
+    assert set(header) <= set(directory_io.COLUMNS)
+    return [dict(zip(header, row, strict=True)) for row in reader]
 
 
 def test_csv_export_follows_the_search_and_the_readers_networks(client, login, world):
@@ -388,6 +392,61 @@ def test_csv_export_round_trips_through_the_import(client, login, world, make_us
         select(ContactPoint).where(ContactPoint.succeeded_by_id.is_(None))
     ):
         assert directory.snapshot(cp) == snapshots[cp.email]
+
+
+def test_a_french_export_has_a_french_header_and_re_imports_unchanged(
+    client, login, world, make_user, pages
+):
+    """Issue 9: the header follows the reader's language and the import still reads it."""
+    login(client, make_user("secretariat", world.alpha))
+    french = {"Accept-Language": "fr"}
+    response = client.get("/directory/export.csv?network=alpha", headers=french)
+    data = response.get_data()
+    header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert header[0] == "Nom"
+    assert header[3:5] == ["Type d\u2019autorité", "Pays"]
+    assert "Courriel" in header
+    assert not set(header) & set(directory_io.COLUMNS)
+    snapshots = {
+        cp.email: directory.snapshot(cp)
+        for cp in _db.session.scalars(
+            select(ContactPoint).where(ContactPoint.succeeded_by_id.is_(None))
+        )
+    }
+    events_before = audit_count()
+    for dry_run in (True, False):
+        form = {"csrf_token": pages.form_token(client, "/directory/import"), "network": "alpha"}
+        form["file"] = (io.BytesIO(data), "e.csv")
+        if dry_run:
+            form["dry_run"] = "y"
+        response = client.post("/directory/import", data=form, content_type="multipart/form-data")
+        assert response.status_code == 200
+        assert report_rows(response.get_data(as_text=True)) == []
+    assert "Imported: 0 created, 4 updated." in pages.text(response)
+    assert audit_count() == events_before  # nothing changed
+    _db.session.expire_all()
+    for cp in _db.session.scalars(
+        select(ContactPoint).where(ContactPoint.succeeded_by_id.is_(None))
+    ):
+        assert directory.snapshot(cp) == snapshots[cp.email]
+
+
+def test_an_arabic_header_is_imported(client, importer, pages):
+    header = " الاسم ,نوع السلطة,البلد,البريد الإلكتروني"  # name, authority type, country, e-mail
+    response = importer(
+        csv_bytes("Ama Owusu,central_authority,GH,ama.owusu@example.org", header=header)
+    )
+    assert "Imported: 1 created, 0 updated." in pages.text(response)
+    assert entry_count() == 1
+
+
+def test_labels_in_other_languages_and_unknown_headers(importer, pages):
+    """Keys, labels of any language (any case, accents or not) mix; unknown ones are
+    reported as before."""
+    header = "NAME,Type d'autorite,país,Фамилия,email"
+    response = importer(csv_bytes("Ama Owusu,central_authority,GH,x,a@example.org", header=header))
+    assert ("1", "фамилия", "Unknown column.") in report_rows(response.get_data(as_text=True))
+    assert entry_count() == 0
 
 
 # --- vCard -----------------------------------------------------------------------------

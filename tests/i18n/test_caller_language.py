@@ -120,11 +120,14 @@ def test_the_audit_export_labels_follow_the_caller(client, make_user, login, db)
     token = csrf_token(client, "/")
     client.post("/language", data={"locale": "fr", "next": "/", "csrf_token": token})
     text = client.get("/audit.csv").get_data(as_text=True)
-    rows = list(csv.DictReader(io.StringIO(text[1:])))
-    # Column names are a stable interface for scripts (README); the labels are French.
-    assert list(rows[0]) == list(audit.CSV_COLUMNS)
+    reader = csv.reader(io.StringIO(text[1:]))
+    header = next(reader)
+    rows = [dict(zip(audit.CSV_COLUMNS, row, strict=True)) for row in reader]
     assert rows
+    # The header row and the labels are French (issue 9).
+    assert header[:4] == ["Heure (UTC)", "Auteur", "Code de l\u2019action", "Action"]
     with client.application.test_request_context(), force_locale("fr"):
+        assert header == [str(audit.CSV_LABELS[c]) for c in audit.CSV_COLUMNS]
         expected = {r["action"]: str(audit.action_label(r["action"])) for r in rows}
     assert all(r["action_label"] == expected[r["action"]] for r in rows)
     assert any(r["action_label"] != r["action"] for r in rows)

@@ -226,6 +226,16 @@ def test_report_page_and_csv(course: Course, client: Any, login: Any) -> None:
     assert [(e.actor_id, e.entity_id) for e in exported] == [
         (course.secretariat.id, course.programme.id)
     ]
+    # The header row follows the reader's language (issue 9).
+    spanish = client.get(
+        f"/training/programmes/{course.programme.id}/report.csv",
+        headers={"Accept-Language": "es"},
+    ).get_data(as_text=True)
+    header = spanish.splitlines()[0]
+    assert header.startswith("Nombre,"), header
+    assert "name" not in header.split(",")
+    assert "Género" in header
+    assert "Puntuación de la prueba inicial" in header
 
 
 # --- API --------------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_csv_export_guards_formula_injection(course: Course) -> None:
     )
     text = training.report_csv(course.programme)
     lines = text.splitlines()
-    assert lines[0].startswith("name,cohort,generation,country,profession")
+    assert lines[0].startswith("Name,Cohort,Generation,Country,Profession,Gender")
     assert any(line.startswith("\"'=HYPERLINK") for line in lines)
     assert not any(line.startswith("=") for line in lines)
 
