@@ -33,7 +33,7 @@ from network.errors import Conflict, DomainError, NotFound, ValidationError
 from network.extensions import db, limiter
 from network.models.directory import Network
 from network.models.training import Question
-from network.services import audit, training
+from network.services import training
 
 bp = Blueprint("training", __name__, url_prefix="/training")
 public = Blueprint("certificates", __name__, url_prefix="/certificates")
@@ -489,12 +489,7 @@ def _cohort_gains(programme: Any) -> list[tuple[Any, training.Gain]]:
 @reauth_required
 def report_csv(programme_id: int):  # type: ignore[no-untyped-def]
     found = training.get_managed_programme(programme_id, current_user)
-    body = training.report_csv(found)
-    # Exports are audited (issue 8, ASVS 7.2.2).
-    audit.record(
-        current_user, "training.report_export", "programme", found.id, network_id=found.network_id
-    )
-    db.session.commit()
+    body = training.export_report_csv(current_user, found)
     return download(body, "text/csv; charset=utf-8", f"programme-{found.id}-report.csv")
 
 
