@@ -245,6 +245,7 @@ def configure_jinja(app: Flask) -> None:
     )
     app.jinja_env.filters["datetime"] = i18n.format_instant
     app.jinja_env.filters["span"] = i18n.format_span
+    app.jinja_env.filters["percent"] = i18n.format_percent_value
     app.jinja_env.filters["date"] = i18n.format_day
     app.jinja_env.filters["wall_clock"] = i18n.format_wall_clock
     app.jinja_env.filters["file_size"] = i18n.format_file_size

@@ -15,6 +15,7 @@ from babel import dates as babel_dates
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_format_percent
 from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
@@ -42,9 +43,15 @@ def current_timezone_name() -> str:
     return str(get_timezone() or current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
-def format_number(value: float | int, locale: str | None = None) -> str:
-    """A number with the reader's digits, decimal sign and grouping (1,234.5 / 1 234,5)."""
-    return format_decimal(value, locale=locale or current_locale_code())
+def format_number(
+    value: float | int | None, locale: str | None = None, *, signed: bool = False
+) -> str:
+    """A number with the reader's digits, decimal sign and grouping (1,234.5 / 1 234,5);
+    ``signed``: with its sign and one decimal (+17,9); an em dash when there is none."""
+    if value is None:
+        return "\u2014"
+    pattern = "+#,##0.0;-#,##0.0" if signed else None
+    return format_decimal(value, format=pattern, locale=locale or current_locale_code())
 
 
 # Multiples of 1024, as the limits are set (MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024 is
@@ -218,3 +225,12 @@ def is_valid_timezone(name: str) -> bool:
     except (KeyError, ValueError):
         return False
     return name in timezone_names()
+
+
+def format_percent_value(value: float | None, *, signed: bool = False) -> str:
+    """A value already in per cent (53.6) in the reader's locale ("53,6%" in Spanish),
+    with its sign when ``signed``; an em dash when there is none."""
+    if value is None:
+        return "\u2014"
+    pattern = "+#,##0.0%;-#,##0.0%" if signed else "#,##0.0%"
+    return babel_format_percent(value / 100, format=pattern, locale=current_locale_code())

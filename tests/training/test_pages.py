@@ -3,6 +3,7 @@ verification page, the report and its CSV, the JSON API."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -385,3 +386,14 @@ def test_programme_page_shows_reach_by_country_and_profession(
     table = html.split('id="reach-country"')[1].split("</table>")[0]
     assert "Senegal" in table
     assert "Ghana" in table
+
+
+def test_report_figures_follow_the_readers_locale(course: Course, client: Any, login: Any) -> None:
+    _certified(course)
+    login(client, course.secretariat)
+    path = f"/training/programmes/{course.programme.id}/report"
+    english = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    spanish = client.get(path, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    # A decimal comma in Spanish where English has a decimal point, in the same figures.
+    assert re.search(r"<td>50\.0%</td>", english)  # completion rate: one of two trainees
+    assert re.search(r"<td>50,0\s?%</td>", spanish)
