@@ -124,6 +124,14 @@ def forget_connection(user_id: int, sid: str) -> None:
             log.exception("could not forget socket %s of user %s in Redis", sid, user_id)
 
 
+def forget_local_connections() -> None:
+    """Forget every socket this process recorded: for a process that goes on with a fresh
+    application (the tests), where sockets of the previous one, never disconnected,
+    would make its people look connected."""
+    with _lock:
+        _local_sids.clear()
+
+
 def connection_sids(user_id: int) -> set[str]:
     """The sids of the person's sockets on every process (this one's alone without
     Redis)."""

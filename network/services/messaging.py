@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import has_request_context, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -808,18 +810,25 @@ def _stored_send(author_id: int, client_id: str, channel_id: int) -> Message | N
     return previous
 
 
-_INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
+# The messages of a batch in one statement, their ids in the order of the rows.
+_INSERT_MESSAGES = insert(Message.__table__).returning(
+    Message.__table__.c.id, sort_by_parameter_order=True
+)
 
 # Backends whose read transactions hold a snapshot that a later write must not outlive.
 _SQLITE_SNAPSHOTS = {"sqlite": True}
 
-# The channel's next number (a Core statement built once: the hot path of every send).
-_NEXT_SEQ = (
+# Take ``n`` numbers of a channel at once; returns the last (a Core statement built once:
+# the hot path of every batch of sends).
+_TAKE_SEQS = (
     update(Channel.__table__)
     .where(Channel.__table__.c.id == bindparam("channel_id"))
-    .values(last_seq=Channel.__table__.c.last_seq + 1)
+    .values(last_seq=Channel.__table__.c.last_seq + bindparam("n"))
     .returning(Channel.__table__.c.last_seq)
 )
+
+# Sends written together in one transaction at most (a batch of a busy channel).
+MAX_BATCH = 64
 
 
 @contextmanager
@@ -840,6 +849,218 @@ def _kept_after_commit() -> Iterator[None]:
         session.expire_on_commit = before
 
 
+@dataclass(eq=False)
+class _Send:
+    """One checked send waiting to be written, and then what became of it."""
+
+    channel_id: int
+    author_id: int
+    client_id: str
+    parent_id: int | None
+    text: str
+    html: str
+    file_ids: list[int]
+    author_payload: dict[str, Any] | None
+    parent_payload: dict[str, Any] | None
+    done: threading.Event = field(default_factory=threading.Event)
+    # Set when the writer of the batch before hands the next batch to this send's owner.
+    lead: bool = False
+    row: dict[str, Any] | None = None
+    error: BaseException | None = None
+
+
+class _GroupCommit:
+    """Group commit: sends that arrive together are written in one transaction.
+
+    Every send is checked by its own request or socket event (person, policy, body,
+    rendering); what is left is the write: the channel's next numbers, the rows, the
+    search terms, the read markers, the commit. That write is the same few statements for
+    one message or for twenty, so a send that finds no write under way becomes the
+    *writer*: it first lets the sends that arrived with it reach the queue (``sleep(0)``:
+    under eventlet, the other events the server has read run up to their ``submit``), then
+    writes the queue — at most ``MAX_BATCH`` of them, the oldest first — in one
+    transaction, commits, publishes each message, and hands the rest of the queue to the
+    owner of its oldest send, who writes the next batch. The others wait for their result.
+
+    Nothing is published before the commit, and a batch that fails is not the end of its
+    sends: each is then written alone, so one send's failure (a retried client id, a file
+    taken meanwhile, a channel gone) is its own and the others are stored as they would
+    have been one by one. A write in flight is the only thing a send waits for: with no
+    other send, it is written at once, as before.
+
+    One per application (tests make several); threads and green threads alike (the
+    primitives are ``threading``'s, which eventlet makes green).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Send] = []
+        self._writing = False
+
+    def submit(self, send: _Send) -> None:
+        """Write ``send`` (with whatever arrives with it); its ``row`` or ``error`` says
+        how it went."""
+        with self._lock:
+            self._queue.append(send)
+            leading = not self._writing
+            self._writing = True
+        if leading:
+            time.sleep(0)  # let the sends that arrived with this one join the batch
+        else:
+            send.done.wait()
+            if not send.lead:
+                return
+        self._write_next()
+
+    def _write_next(self) -> None:
+        with self._lock:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        try:
+            _write_batch(batch)
+        finally:
+            for send in batch:
+                if not send.done.is_set():  # interrupted: never leave a sender waiting
+                    send.error = send.error or RuntimeError("the send was not written")
+                    send.done.set()
+            with self._lock:
+                if self._queue:
+                    self._queue[0].lead = True
+                    self._queue[0].done.set()
+                else:
+                    self._writing = False
+
+
+def _group_commit() -> _GroupCommit:
+    writer = current_app.extensions.get("network.group_commit")
+    if writer is None:
+        writer = current_app.extensions.setdefault("network.group_commit", _GroupCommit())
+    return writer
+
+
+def _write_batch(batch: list[_Send]) -> None:
+    """Write ``batch`` in one transaction and publish it; when that fails, write each
+    send alone, so that a failure is its own send's."""
+    try:
+        published = _store(batch)
+    except Exception as exc:
+        db.session.rollback()
+        if len(batch) > 1:
+            for send in batch:
+                _write_batch([send])
+            return
+        batch[0].error = exc
+        batch[0].done.set()
+        return
+    for send in batch:
+        send.done.set()
+    published()
+
+
+def _store(batch: list[_Send]) -> Callable[[], None]:
+    """The statements of a batch, committed; returns what publishes it."""
+    session = db.session
+    with _kept_after_commit():
+        # On SQLite, end the read-only part of the transaction: the write transaction
+        # then starts with the UPDATE that takes the channel's next numbers (a read
+        # transaction that later writes fails when another connection wrote in between).
+        if _SQLITE_SNAPSHOTS.get(db.engine.dialect.name, False):
+            session.commit()
+        by_channel: dict[int, list[_Send]] = {}
+        for send in batch:
+            by_channel.setdefault(send.channel_id, []).append(send)
+        seqs: dict[int, int] = {}
+        # Channels in id order: two processes' batches lock them in the same order.
+        for channel_id in sorted(by_channel):
+            sends = by_channel[channel_id]
+            last = session.execute(
+                _TAKE_SEQS, {"channel_id": channel_id, "n": len(sends)}
+            ).scalar_one()
+            for offset, send in enumerate(sends):
+                seqs[id(send)] = last - len(sends) + 1 + offset
+        now = utcnow()
+        rows = []
+        for send in batch:
+            seq, context = seqs[id(send)], _context(send.channel_id, seqs[id(send)])
+            rows.append(
+                {
+                    "channel_id": send.channel_id,
+                    "seq": seq,
+                    "author_id": send.author_id,
+                    "client_id": send.client_id,
+                    "parent_id": send.parent_id,
+                    "body_encrypted": crypto.encrypt_text(send.text, context=context),
+                    "html_encrypted": crypto.encrypt_text(send.html, context=context + ":html"),
+                    "created_at": now,
+                    "edited_at": None,
+                    "deleted_at": None,
+                }
+            )
+        # Core inserts, and objects made from the rows they wrote: the ORM's unit of work
+        # cost as much as every other statement of a send together.
+        ids = session.execute(_INSERT_MESSAGES, rows).scalars().all()
+        payloads: list[dict[str, Any]] = []
+        notified: list[Notification] = []
+        for send, row, message_id in zip(batch, rows, ids, strict=True):
+            row["id"] = message_id
+            message = Message(**row)
+            make_transient_to_detached(message)
+            session.add(message)
+            linked = attachments.by_ids(send.file_ids)
+            attachments.link(message, linked)
+            notified.extend(notifications.on_message_posted(message, send.text))
+            # The payload from what the send holds: the HTML it rendered (not decrypted
+            # again), the author and parent read before, the files it linked.
+            payloads.append(
+                {
+                    "channel_id": send.channel_id,
+                    "id": message_id,
+                    "seq": row["seq"],
+                    "client_id": send.client_id,
+                    "parent_id": send.parent_id,
+                    "parent": send.parent_payload,
+                    "reply_count": 0,
+                    "author": send.author_payload,
+                    "html": send.html,
+                    "created_at": now.isoformat(),
+                    "edited_at": None,
+                    "deleted": False,
+                    "attachments": [_attachment(a) for a in linked],
+                }
+            )
+        search.index_new_messages(
+            (row["id"], send.channel_id, send.text) for send, row in zip(batch, rows, strict=True)
+        )
+        _mark_read_many([(row["channel_id"], row["author_id"], row["seq"]) for row in rows])
+        session.commit()
+    for send, row in zip(batch, rows, strict=True):
+        send.row = row
+
+    def publish() -> None:
+        for payload in payloads:
+            channel_id, seq = payload["channel_id"], payload["seq"]
+            log.info(
+                "user %s posted message %s (seq %s) in channel %s",
+                payload["author"]["id"] if payload["author"] else None,
+                payload["id"],
+                seq,
+                channel_id,
+            )
+            events.publish("message", payload, f"channel:{channel_id}")
+            events.publish(
+                "channel_activity",
+                {
+                    "channel_id": channel_id,
+                    "seq": seq,
+                    "author_id": payload["author"]["id"] if payload["author"] else None,
+                    "parent_id": payload["parent_id"],
+                },
+                events.watch_room(channel_id),
+            )
+        notifications.publish(notified)
+
+    return publish
+
+
 def post_message(
     channel_id: Any,
     author: Any,
@@ -854,6 +1075,9 @@ def post_message(
     Raises ``ValidationError``, ``NotFound`` (no such channel, or not readable),
     ``Forbidden`` (read-only for this user) or ``Conflict`` (the client id was used for
     another channel).
+
+    The caller's session is committed first (what it had written goes in before the
+    message); the message itself is written by the group commit (``_GroupCommit``).
     """
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
         raise ValidationError(
@@ -870,10 +1094,10 @@ def post_message(
     channel = found if writable and found is not None else get_channel(channel_id, author)
     channel_id, author_id = channel.id, author.id
     # A retry is not looked up first (a query on every send for a rare case): a retry
-    # whose message is stored fails the unique (author, client id) at the insert below,
-    # whose rollback also gives its number back. Only when the checks refuse the send
-    # (the channel archived since, the files already linked to the stored message) is
-    # the stored message looked for, so a retry is answered as before.
+    # whose message is stored fails the unique (author, client id) at the insert, whose
+    # rollback also gives its number back. Only when the checks refuse the send (the
+    # channel archived since, the files already linked to the stored message) is the
+    # stored message looked for, so a retry is answered as before.
     try:
         if not writable:
             raise Forbidden(_("You can read this channel but not write in it."))
@@ -898,89 +1122,43 @@ def post_message(
         if previous is not None:
             return previous, False
         raise
-    file_ids = [f.id for f in files]
-    author_payload = _author(author)
-    parent_payload = (
-        {"id": parent.id, "seq": parent.seq, "author": _author(parent.author)}
-        if parent is not None
-        else None
+    send = _Send(
+        channel_id=channel_id,
+        author_id=author_id,
+        client_id=client_id,
+        parent_id=parent_id,
+        text=text,
+        html=html,
+        file_ids=[f.id for f in files],
+        author_payload=_author(author),
+        parent_payload=(
+            {"id": parent.id, "seq": parent.seq, "author": _author(parent.author)}
+            if parent is not None
+            else None
+        ),
     )
     with _kept_after_commit():
-        # On SQLite, end the read-only part of the transaction: the write transaction
-        # then starts with the UPDATE that takes the channel's next number (a read
-        # transaction that later writes fails when another connection wrote in between).
-        # PostgreSQL needs no such break (a round trip saved): the UPDATE locks the
-        # channel row and reads its latest number, so concurrent senders get
-        # consecutive numbers in any case.
-        if _SQLITE_SNAPSHOTS.get(db.engine.dialect.name, False):
-            db.session.commit()
-        seq = db.session.execute(_NEXT_SEQ, {"channel_id": channel_id}).scalar_one()
-        row = {
-            "channel_id": channel_id,
-            "seq": seq,
-            "author_id": author_id,
-            "client_id": client_id,
-            "parent_id": parent_id,
-            "body_encrypted": crypto.encrypt_text(text, context=_context(channel_id, seq)),
-            "html_encrypted": crypto.encrypt_text(
-                html, context=_context(channel_id, seq) + ":html"
-            ),
-            "created_at": utcnow(),
-            "edited_at": None,
-            "deleted_at": None,
-        }
-        try:
-            # A Core insert, and the object made from the row it wrote: the ORM's unit of
-            # work cost as much as every other statement of a send together.
-            row["id"] = db.session.execute(_INSERT_MESSAGE, row).scalar_one()
-            message = Message(**row)
-            make_transient_to_detached(message)
-            db.session.add(message)
-            linked = attachments.by_ids(file_ids)
-            attachments.link(message, linked)
-            search.index_message(message, text, new=True)
-            notified = notifications.on_message_posted(message, text)
-            _mark_read(channel_id, author_id, seq)
-            # The payload from what this send holds: the HTML it rendered (not decrypted
-            # again), the author and parent read before, the files it linked.
-            payload = {
-                "channel_id": channel_id,
-                "id": message.id,
-                "seq": seq,
-                "client_id": client_id,
-                "parent_id": parent_id,
-                "parent": parent_payload,
-                "reply_count": 0,
-                "author": author_payload,
-                "html": html,
-                "created_at": message.created_at.isoformat(),
-                "edited_at": None,
-                "deleted": False,
-                "attachments": [_attachment(a) for a in linked],
-            }
-            db.session.commit()
-        except IntegrityError:
+        db.session.commit()  # this session's reads end here (and any write of the caller)
+    _group_commit().submit(send)
+    if send.error is not None:
+        if isinstance(send.error, IntegrityError):
             # A retry of a stored send (or the same send twice at once: the other won).
             db.session.rollback()
             previous = _stored_send(author_id, client_id, channel_id)
-            if previous is None:
-                raise
-            return previous, False
-    # What the statements above changed behind the session's back is read again when
-    # next asked: the channel's number, the files now linked (the read marker: _mark_read).
-    for changed in (channel, *linked):
+            if previous is not None:
+                return previous, False
+        raise send.error
+    if send.row is None:  # the writer neither stored nor refused it: never expected
+        raise RuntimeError("the send was not written")
+    message = Message(**send.row)
+    make_transient_to_detached(message)
+    db.session.add(message)
+    # What the writer changed is read again when next asked: the channel's number, the
+    # files now linked, the read marker, the new message's files.
+    for changed in (channel, *files):
         db.session.expire(changed)
     db.session.expire(message, ["attachments"])
-    log.info(
-        "user %s posted message %s (seq %s) in channel %s", author_id, message.id, seq, channel_id
-    )
-    events.publish("message", payload, f"channel:{channel_id}")
-    events.publish(
-        "channel_activity",
-        {"channel_id": channel_id, "seq": seq, "author_id": author_id, "parent_id": parent_id},
-        events.watch_room(channel_id),
-    )
-    notifications.publish(notified)
+    _expire_read_markers(channel_id, author_id)
     return message, True
 
 
@@ -1213,30 +1391,50 @@ def _mark_read_statement(dialect: str) -> Any:
     return statement
 
 
+def _expire_read_markers(channel_id: int, user_id: int) -> None:
+    """A read marker the session holds is read again when next asked (it was moved by a
+    statement behind the session's back)."""
+    for held in list(db.session.identity_map.values()):
+        if isinstance(held, ReadMarker) and (held.channel_id, held.user_id) == (
+            channel_id,
+            user_id,
+        ):
+            db.session.expire(held)
+
+
 def _mark_read(channel_id: int, user_id: int, seq: int) -> None:
     """Move the read marker forward to ``seq`` (never back), creating it if need be: one
     statement on SQLite and PostgreSQL (an upsert on the unique (channel, user)). A
     marker the session holds is read again when next asked."""
+    _mark_read_many([(channel_id, user_id, seq)])
+
+
+def _mark_read_many(marks: list[tuple[int, int, int]]) -> None:
+    """``_mark_read`` for several ``(channel, user, seq)`` at once (the authors of a batch
+    of sends): one statement for them all on SQLite and PostgreSQL."""
+    highest: dict[tuple[int, int], int] = {}
+    for channel_id, user_id, seq in marks:
+        # One row per marker: PostgreSQL refuses an upsert that touches a row twice.
+        highest[channel_id, user_id] = max(seq, highest.get((channel_id, user_id), seq))
     dialect = db.session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
+    if dialect in ("sqlite", "postgresql") and highest:
         db.session.execute(
             _mark_read_statement(dialect),
-            {"channel_id": channel_id, "user_id": user_id, "seq": seq},
+            [{"channel_id": c, "user_id": u, "seq": seq} for (c, u), seq in highest.items()],
         )
-        for held in list(db.session.identity_map.values()):
-            if isinstance(held, ReadMarker) and (held.channel_id, held.user_id) == (
-                channel_id,
-                user_id,
-            ):
-                db.session.expire(held)
+        for channel_id, user_id in highest:
+            _expire_read_markers(channel_id, user_id)
         return
-    marker = db.session.scalar(
-        select(ReadMarker).where(ReadMarker.channel_id == channel_id, ReadMarker.user_id == user_id)
-    )
-    if marker is None:
-        db.session.add(ReadMarker(channel_id=channel_id, user_id=user_id, last_read_seq=seq))
-    elif seq > marker.last_read_seq:
-        marker.last_read_seq = seq
+    for (channel_id, user_id), seq in highest.items():
+        marker = db.session.scalar(
+            select(ReadMarker).where(
+                ReadMarker.channel_id == channel_id, ReadMarker.user_id == user_id
+            )
+        )
+        if marker is None:
+            db.session.add(ReadMarker(channel_id=channel_id, user_id=user_id, last_read_seq=seq))
+        elif seq > marker.last_read_seq:
+            marker.last_read_seq = seq
 
 
 def mark_read(channel: Channel, user: Any, seq: Any) -> int:

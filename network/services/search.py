@@ -109,6 +109,19 @@ def index_message(message: Message, text: str, *, new: bool = False) -> None:
     write_terms(message.id, message.channel_id, text, replace=not new)
 
 
+def index_new_messages(messages: Iterable[tuple[int, int, str]]) -> None:
+    """Index messages just inserted, given as ``(message id, channel id, plaintext)``, in
+    the current transaction with one bulk insert for them all (a batch of sends)."""
+    search_key = crypto.search_keys()[0]
+    rows = [
+        {"message_id": message_id, "channel_id": channel_id, "term": term}
+        for message_id, channel_id, text in messages
+        for term in {crypto.blind_term(search_key, w) for w in index_words(text)}
+    ]
+    if rows:
+        db.session.execute(insert(MessageTerm.__table__), rows)
+
+
 def write_terms(message_id: int, channel_id: int, text: str, *, replace: bool = True) -> None:
     """Replace the index rows of one message (used by ``index_message`` and by the key
     rotation, which works on rows rather than loaded messages), in one bulk insert."""
