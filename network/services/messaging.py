@@ -4,6 +4,9 @@ Every message, whether posted from a page, the API or a socket, goes through
 ``post_message``: validate → render and sanitise → persist with the next sequence number
 → commit → publish to the channel's room. A send carries a client-made id; a retried send
 with the same id is stored once and answered with the same id and sequence number.
+
+The persist step is a group commit (``_GroupCommit``): sends that arrive while another
+send is being written are written together, in one transaction, right after it.
 """
 
 from __future__ import annotations
@@ -897,6 +900,18 @@ class _GroupCommit:
         self._queue: list[_Send] = []
         self._writing = False
 
+    @property
+    def waiting(self) -> int:
+        """How many sends are queued for the next batch (monitoring, tests)."""
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def writing(self) -> bool:
+        """Whether a batch is being written."""
+        with self._lock:
+            return self._writing
+
     def submit(self, send: _Send) -> None:
         """Write ``send`` (with whatever arrives with it); its ``row`` or ``error`` says
         how it went."""
@@ -930,7 +945,8 @@ class _GroupCommit:
                     self._writing = False
 
 
-def _group_commit() -> _GroupCommit:
+def group_commit() -> _GroupCommit:
+    """The application's group commit (one per application)."""
     writer = current_app.extensions.get("network.group_commit")
     if writer is None:
         writer = current_app.extensions.setdefault("network.group_commit", _GroupCommit())
@@ -1139,7 +1155,7 @@ def post_message(
     )
     with _kept_after_commit():
         db.session.commit()  # this session's reads end here (and any write of the caller)
-    _group_commit().submit(send)
+    group_commit().submit(send)
     if send.error is not None:
         if isinstance(send.error, IntegrityError):
             # A retry of a stored send (or the same send twice at once: the other won).
