@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from flask import Flask
 from sqlalchemy import event, select
 
@@ -160,9 +159,7 @@ def test_sends_that_arrive_during_a_write_are_stored_in_one_transaction(fresh_ap
         first.start()
         # The first send took the queue and is writing, held by the lock.
         _until(lambda: writer.writing and writer.waiting == 0, "the first send is writing")
-        queued = [
-            _Sender(fresh_app, users[n % 4], channels[n % 2], _client_id()) for n in range(6)
-        ]
+        queued = [_Sender(fresh_app, users[n % 4], channels[n % 2], _client_id()) for n in range(6)]
         for sender in queued:
             sender.start()
         _until(lambda: writer.waiting == len(queued), "six sends wait for the write")
@@ -212,7 +209,6 @@ def test_a_send_that_fails_in_a_batch_fails_alone(fresh_app):  # noqa: F811
     # Numbers stay gap-free: the failed batch gave its numbers back.
     assert [seq for seq, _c, _a in stored] == [1, 2, 3, 4]
     assert [c for _s, c, _a in stored].count(stored_before.client_id) == 1
-    assert {c for _s, c, _a in stored} == {
-        s.client_id for s in [stored_before, first, *others]
-    }
-    assert not writer.writing and writer.waiting == 0
+    assert {c for _s, c, _a in stored} == {s.client_id for s in [stored_before, first, *others]}
+    assert not writer.writing
+    assert writer.waiting == 0
