@@ -13,7 +13,7 @@ from network.blueprints.utils import download
 from network.errors import Unauthorized, ValidationError
 from network.models.directory import ContactPoint, Network
 from network.security import is_database_int
-from network.services import directory, directory_io, messaging, notifications
+from network.services import accounts, directory, directory_io, messaging, notifications
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -76,7 +76,8 @@ def me():  # type: ignore[no-untyped-def]
             "locale": current_user.locale,
             "timezone": current_user.timezone,
             "memberships": [
-                {"network": m.network.slug, "role": m.role} for m in current_user.memberships
+                {"network": slug, "role": role}
+                for slug, role in accounts.membership_roles(current_user)
             ],
         }
     )

@@ -475,6 +475,23 @@ def revoke_token(user: User, token_id: int) -> None:
     db.session.commit()
 
 
+# The networks and roles of one person, as rows (``/api/v1/me``): no network objects are
+# made, so their names in every language are not loaded either.
+_MEMBERSHIP_ROLES = (
+    select(Network.slug, Membership.role)
+    .join(Membership.network)
+    .where(Membership.user_id == bindparam("user_id"))
+    .order_by(Membership.id)
+)
+
+
+def membership_roles(user: User) -> list[tuple[str, str]]:
+    """``(network slug, role)`` of each of the person's memberships, in the order they
+    were made."""
+    rows = db.session.execute(_MEMBERSHIP_ROLES, {"user_id": user.id})
+    return [(slug, role) for slug, role in rows]
+
+
 def active_tokens(user: User) -> list[AccessToken]:
     return list(
         db.session.scalars(
