@@ -149,6 +149,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SOCKET_PING_INTERVAL": float(os.environ.get("NETWORK_SOCKET_PING_INTERVAL", 10)),
         "SOCKET_PING_TIMEOUT": float(os.environ.get("NETWORK_SOCKET_PING_TIMEOUT", 10)),
         "WEBRTC_ICE_SERVERS": json.loads(os.environ.get("NETWORK_WEBRTC_ICE_SERVERS") or "[]"),
+        # How often the server closes the sockets of sessions that timed out unnoticed.
+        "SOCKET_SESSION_SWEEP_SECONDS": float(
+            os.environ.get("NETWORK_SOCKET_SESSION_SWEEP_SECONDS", 30)
+        ),
         # How often the server opens scheduled consultations whose start time has come.
         "CONSULTATION_OPEN_SECONDS": float(os.environ.get("NETWORK_CONSULTATION_OPEN_SECONDS", 30)),
     }

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 
-from network import create_app, events
+from network import create_app, events, realtime
 from network.extensions import db as _db
 from network.extensions import limiter
 from network.models.directory import Network, NetworkMemberState
@@ -140,7 +140,9 @@ class ConnectionBoundSession(FlaskSQLAlchemySession):
 def db(app: Flask) -> Iterator[Any]:
     """Each test runs inside a transaction rolled back at the end; services may commit
     (their commits become savepoints)."""
-    events.forget_local_connections()  # sockets a test left open do not outlive it
+    # Sockets a test left open do not outlive it.
+    events.forget_local_connections()
+    realtime.forget_local_connections()
     with app.app_context():
         connection = _db.engine.connect()
         transaction = connection.begin()

@@ -40,7 +40,7 @@ from flask_socketio import disconnect, join_room
 
 from network import events
 from network.errors import DomainError, TooLarge, Unauthorized, ValidationError
-from network.extensions import socketio
+from network.extensions import db, socketio
 from network.security import has_huge_int
 from network.services import accounts
 
@@ -199,6 +199,61 @@ def _acknowledge(function: Callable[..., dict[str, Any]], data: Any) -> dict[str
         return error_ack(error)
 
 
+def run_every(setting: str, default: float, job: Callable[[], Any], what: str) -> None:
+    """In the real server (eventlet), run ``job`` in the application's context every
+    ``app.config[setting]`` seconds (``default`` when unset) on a green thread of its
+    own, for as long as the process lives. Nowhere else: commands and the threaded test
+    app start no background work."""
+    middleware = getattr(socketio, "sockio_mw", None)
+    if socketio.async_mode != "eventlet" or middleware is None:
+        return
+    app = middleware.flask_app
+    seconds = float(app.config.get(setting, default))
+
+    def loop() -> None:
+        while True:
+            socketio.sleep(seconds)
+            with app.app_context():
+                try:
+                    job()
+                except Exception:
+                    log.exception("could not %s", what)
+                finally:
+                    db.session.remove()
+
+    socketio.start_background_task(loop)
+
+
+def forget_local_connections() -> None:
+    """Forget every socket this process knows: for a process that goes on with a fresh
+    application (the tests), where sockets of the previous one were never closed."""
+    for registry in (_connections, _owners, _session_rows, _locales, _buckets):
+        registry.clear()
+
+
+def sweep_session_sockets() -> int:
+    """Close this process's sockets whose server-side session has ended without them:
+    timed out (idle or too old) while the page sent nothing, so no event found it out.
+    A session that ended by a sign-out, a password change or an administrator closes its
+    sockets at once (``events.disconnect_session``); a timeout happens in nobody's
+    request, so the server looks for it every ``SOCKET_SESSION_SWEEP_SECONDS`` (30 s).
+    Returns how many sockets were closed."""
+    from network.services import sessions
+
+    watched = dict(_session_rows)
+    if not watched:
+        return 0
+    ended = sessions.ended_among(set(watched.values()))
+    closed = 0
+    for session_row in sorted(ended):
+        sids = [sid for sid, row in watched.items() if row == session_row]
+        log.info("session %s has ended: closing its %d socket(s)", session_row, len(sids))
+        for sid in sids:
+            socketio.server.disconnect(sid, namespace="/")
+            closed += 1
+    return closed
+
+
 def register_handlers() -> None:
     @socketio.on("connect")
     def on_connect(auth: Any = None) -> bool:
@@ -234,6 +289,13 @@ def register_handlers() -> None:
         user_id = _owners.pop(request.sid, None)
         if user_id is not None:
             events.forget_connection(user_id, request.sid)
+
+    run_every(
+        "SOCKET_SESSION_SWEEP_SECONDS",
+        30,
+        sweep_session_sockets,
+        "close the sockets of ended sessions",
+    )
 
     from network.realtime import messaging
 

@@ -30,7 +30,7 @@ from flask_socketio import emit, join_room, leave_room
 
 from network.errors import NotFound
 from network.extensions import db, socketio
-from network.realtime import handler, socket_user
+from network.realtime import handler, run_every, socket_user
 from network.realtime.messaging import CATCH_UP_LIMIT
 from network.services import consultations, messaging
 
@@ -137,27 +137,11 @@ def register() -> None:
 
 
 def _start_opener() -> None:
-    """In the real server (eventlet), open scheduled rooms at their start time: a green
-    thread looks every ``CONSULTATION_OPEN_SECONDS`` (30 s). Nowhere else: commands and
-    the threaded test app start no background work."""
-    middleware = getattr(socketio, "sockio_mw", None)
-    if socketio.async_mode != "eventlet" or middleware is None:
-        return
-    app = middleware.flask_app
-    interval = float(app.config.get("CONSULTATION_OPEN_SECONDS", 30))
-
-    def loop() -> None:
-        while True:
-            socketio.sleep(interval)
-            with app.app_context():
-                try:
-                    consultations.open_due()
-                except Exception:
-                    log.exception("could not open the scheduled consultations")
-                finally:
-                    db.session.remove()
-
-    socketio.start_background_task(loop)
+    """In the real server, open scheduled rooms at their start time: every
+    ``CONSULTATION_OPEN_SECONDS`` (30 s)."""
+    run_every(
+        "CONSULTATION_OPEN_SECONDS", 30, consultations.open_due, "open the scheduled consultations"
+    )
 
 
 def _on_disconnect(*_args: Any) -> None:

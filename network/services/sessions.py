@@ -158,6 +158,27 @@ def revoke_all(user_id: int, reason: str) -> int:
     return len(ids)
 
 
+def ended_among(ids: set[int]) -> set[int]:
+    """Of these session rows, those no longer live: revoked, gone, or timed out by now
+    (revoked now, with the reason). Commits when it revokes."""
+    now, ended, found = utcnow(), set(), set()
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for record in db.session.scalars(select(UserSession).where(UserSession.id.in_(chunk))):
+            found.add(record.id)
+            if record.revoked_at is not None:
+                ended.add(record.id)
+                continue
+            reason = _expired_reason(record, now)
+            if reason is not None:
+                record.revoked_at, record.revoked_reason = now, reason
+                ended.add(record.id)
+                log.info("session %s ended (%s) with only sockets open", record.id, reason)
+    db.session.commit()
+    return ended | (ids - found)
+
+
 def live_sessions(user_id: int) -> list[UserSession]:
     return list(
         db.session.scalars(

@@ -322,3 +322,29 @@ def test_a_socket_of_an_idle_session_is_closed_at_its_next_event(app, client, pe
     socket.emit("join", {"channel_id": 1}, callback=True)
     assert not socket.is_connected()
     assert _sessions(db, person)[0].revoked_reason == "idle"
+
+
+def test_a_socket_of_a_session_that_timed_out_unnoticed_is_closed_by_the_sweep(
+    app, client, person, db, login
+):
+    """ASVS 3.3.2: a page that sends nothing (an unattended screen) stops receiving
+    broadcasts once its session times out; another session of the person keeps its
+    socket. The real server runs this sweep every SOCKET_SESSION_SWEEP_SECONDS
+    (tests/realtime_server/test_session_sweep.py)."""
+    from network import realtime
+
+    _sign_in(client, person)
+    idle = socketio.test_client(app, flask_test_client=client)
+    other_client = login(app.test_client(), person)
+    active = socketio.test_client(app, flask_test_client=other_client)
+    assert idle.is_connected()
+    assert active.is_connected()
+    assert realtime.sweep_session_sockets() == 0  # nothing has ended yet
+    assert idle.is_connected()
+    first, _second = sorted(_sessions(db, person), key=lambda r: r.id)
+    first.last_seen_at = utcnow() - timedelta(minutes=31)
+    db.session.commit()
+    assert realtime.sweep_session_sockets() == 1
+    assert not idle.is_connected()
+    assert active.is_connected()
+    assert sorted(_sessions(db, person), key=lambda r: r.id)[0].revoked_reason == "idle"

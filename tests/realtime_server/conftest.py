@@ -67,6 +67,8 @@ def _env(instance: Path, database_url: str | None) -> dict[str, str]:
         env["NETWORK_DATABASE_URL"] = database_url
     env["NETWORK_INSTANCE_PATH"] = str(instance)
     env["PYTHONUNBUFFERED"] = "1"
+    # Sessions that time out unnoticed are looked for often (tests wait for it).
+    env["NETWORK_SOCKET_SESSION_SWEEP_SECONDS"] = "0.2"
     return env
 
 
@@ -127,6 +129,8 @@ class LiveServer:
     url: str
     tokens: dict[str, str]
     log: Path
+    # The server's own database (tests that set up a state the UI cannot make quickly).
+    database_url: str = ""
 
     def log_text(self, offset: int = 0) -> str:
         return self.log.read_bytes()[offset:].decode("utf-8", "replace")
@@ -197,7 +201,9 @@ def live_server(
         log = instance / "server.log"
         process = launch(env, port, log)
         wait_until_healthy(url, process, log)
-        yield LiveServer(backend, url, tokens, log)
+        yield LiveServer(
+            backend, url, tokens, log, database_url or f"sqlite:///{instance / 'network.db'}"
+        )
     finally:
         if process is not None:
             stop(process)
