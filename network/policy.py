@@ -92,6 +92,12 @@ def can_confirm_contact_point(user: Any, contact_point: ContactPoint) -> bool:
     return is_own_entry(user, contact_point) or can_edit_contact_point(user, contact_point)
 
 
+def can_end_session(user: Any, record: Any) -> bool:
+    """A person signs out their own sessions (other browsers) and nobody else's;
+    administrators end everyone's sessions together (``can_manage_users``)."""
+    return is_signed_in(user) and record.user_id == user.id
+
+
 def can_manage_users(user: Any) -> bool:
     return is_admin(user)
 

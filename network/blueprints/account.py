@@ -1,4 +1,5 @@
-"""The signed-in person's own settings: language, time zone, password, 2FA, tokens."""
+"""The signed-in person's own settings: language, time zone, password, 2FA, tokens and
+the browsers they are signed in with."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from network import i18n
@@ -69,6 +71,9 @@ def settings():  # type: ignore[no-untyped-def]
         token_form=TokenForm(prefix="tok"),
         empty_form=EmptyForm(),
         recovery_left=accounts.recovery_codes_left(current_user),
+        live_sessions=sessions.live_sessions(current_user.id),
+        current_session_id=sessions.current_id(),
+        device_label=sessions.device_label,
     )
     return page, 422 if form.submit.data else 200
 
@@ -187,3 +192,28 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
         accounts.revoke_token(current_user, token_id)
         flash(_("The token is revoked."), "success")
     return redirect(url_for("account.settings"))
+
+
+@bp.post("/sessions/<int:user_session_id>/end")
+def end_session(user_session_id: int):  # type: ignore[no-untyped-def]
+    """Sign out another browser of this person's (one of their sessions)."""
+    if EmptyForm().validate_on_submit():
+        sessions.end_own(current_user, user_session_id)
+        flash(_("That browser is signed out."), "success")
+    return redirect(url_for("account.settings", _anchor="sessions"))
+
+
+@bp.post("/sessions/end-others")
+def end_other_sessions():  # type: ignore[no-untyped-def]
+    """Sign out every browser of this person's but this one."""
+    if EmptyForm().validate_on_submit():
+        ended = sessions.end_others(current_user)
+        flash(
+            ngettext(
+                "%(num)d other browser is signed out.",
+                "%(num)d other browsers are signed out.",
+                ended,
+            ),
+            "success",
+        )
+    return redirect(url_for("account.settings", _anchor="sessions"))

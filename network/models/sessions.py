@@ -32,8 +32,12 @@ class UserSession(db.Model):
     # actions ask again after a few minutes (ASVS 4.3.3 / 3.7.1).
     reauthenticated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     remember: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The browser's User-Agent at sign-in (cut to 300 characters): the person's own list of
+    # sessions names each by its browser and system.
+    user_agent: Mapped[str | None] = mapped_column(String(300))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Why it ended: logout, idle, expired, password, 2fa, deactivated, admin.
+    # Why it ended: logout, idle, expired, password, 2fa, deactivated, admin, user (the
+    # person signed it out from another browser).
     revoked_reason: Mapped[str | None] = mapped_column(String(20))
 
     def __repr__(self) -> str:

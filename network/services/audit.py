@@ -196,6 +196,8 @@ _ACTION_LABELS: dict[str, Any] = {
     "user.recovery_code_used": _l("Recovery code used"),
     "user.recovery_codes": _l("Recovery codes renewed"),
     "user.sessions_end": _l("Sessions ended"),
+    "session.end": _l("Signed out another browser"),
+    "session.end_others": _l("Signed out every other browser"),
     "user.totp_disable": _l("Two-step sign-in turned off"),
     "user.totp_enable": _l("Two-step sign-in turned on"),
 }

@@ -18,19 +18,25 @@ lifetime. So:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app, g, has_request_context
+import ua_parser
+from flask import current_app, g, has_request_context, request
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from network import events
+from network import events, policy
+from network.errors import NotFound
 from network.extensions import db
 from network.models.base import utcnow
 from network.models.sessions import UserSession
+from network.security import is_database_int
+from network.services import audit
 
 log = logging.getLogger(__name__)
 # A session's last use is written at most this often (not on every request).
@@ -69,6 +75,7 @@ def start(user: Any, *, remember: bool = False) -> UserSession:
         last_seen_at=now,
         reauthenticated_at=now,
         remember=remember,
+        user_agent=(request.user_agent.string[:300] or None) if has_request_context() else None,
     )
     db.session.add(record)
     db.session.commit()
@@ -177,6 +184,57 @@ def ended_among(ids: set[int]) -> set[int]:
                 log.info("session %s ended (%s) with only sockets open", record.id, reason)
     db.session.commit()
     return ended | (ids - found)
+
+
+@functools.lru_cache(maxsize=256)
+def _device(user_agent: str) -> tuple[str, str]:
+    found = ua_parser.parse(user_agent)
+    browser = found.user_agent.family if found.user_agent else ""
+    system = found.os.family if found.os else ""
+    return ("" if browser == "Other" else browser), ("" if system == "Other" else system)
+
+
+def device_label(record: UserSession) -> str:
+    """The browser and system a session was opened from, for its owner's list: "Firefox
+    on Linux" (ua-parser's names), or "Unknown browser"."""
+    browser, system = _device(record.user_agent or "")
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or _("Unknown browser")
+
+
+def end_own(user: Any, session_id: Any) -> UserSession:
+    """Sign out one of the person's other sessions (a browser they no longer use); its
+    sockets close. Raises ``NotFound`` for a session that is not theirs, not live, or the
+    current one (signing out of this browser is the sign-out button). Commits."""
+    record = db.session.get(UserSession, session_id) if is_database_int(session_id) else None
+    if (
+        record is None
+        or not policy.can_end_session(user, record)
+        or record.revoked_at is not None
+        or record.id == current_id()
+    ):
+        raise NotFound(_("No such session."))
+    audit.record(user, "session.end", "user_session", record.id)
+    revoke(record, "user")
+    log.info("user %s signed out their session %s", user.id, record.id)
+    return record
+
+
+def end_others(user: Any) -> int:
+    """Sign out every session of the person but the current one; their sockets close.
+    Commits; returns how many ended."""
+    keep = current_id()
+    ended = [r for r in live_sessions(user.id) if r.id != keep]
+    now = utcnow()
+    for record in ended:
+        record.revoked_at, record.revoked_reason = now, "user"
+    audit.record(user, "session.end_others", "user", user.id, after={"sessions": len(ended)})
+    db.session.commit()
+    for record in ended:
+        events.disconnect_session(record.id)
+    log.info("user %s signed out %d other sessions", user.id, len(ended))
+    return len(ended)
 
 
 def live_sessions(user_id: int) -> list[UserSession]:

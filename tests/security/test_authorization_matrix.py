@@ -80,7 +80,15 @@ from network.models.training import (
     Programme,
     Question,
 )
-from network.services import accounts, attachments, cases, consultations, demo, messaging
+from network.services import (
+    accounts,
+    attachments,
+    cases,
+    consultations,
+    demo,
+    messaging,
+    sessions,
+)
 from tests.attachments import samples
 
 ROLES = (
@@ -126,6 +134,9 @@ EXPECTED: dict[str, str] = {
     "POST account.change_password":              "login 302   302   302   302   302   302   302",
     "POST account.create_token":                 "login 302   302   302   302   302   302   302",
     "POST account.revoke_token":                 "login 404   404   302   404   404   404   404",
+    # Another browser of the contact point's: only they may sign it out.
+    "POST account.end_session":                  "login 404   404   302   404   404   404   404",
+    "POST account.end_other_sessions":           "login 302   302   302   302   302   302   302",
     # Recovery codes: the signed-in person for their own account (issue 8, sessions).
     "POST account.recovery_codes":               "login 302   302   302   302   302   302   302",
     # Re-authentication before sensitive actions: anyone signed in proves it again.
@@ -421,6 +432,7 @@ def _build_world(db: Any) -> dict[str, Any]:
         "slug": "wacap",
         "membership_id": membership.id,
         "token_id": token.id,
+        "user_session_id": sessions.start(users["contact_point"]).id,
         "notification_id": notification.id,
         "event_id": plenary.id,
         "item_id": db.session.scalar(
