@@ -52,6 +52,7 @@ The socket
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import logging
 import socket
@@ -183,7 +184,19 @@ def main() -> None:
     # What ``socketio.run`` does under eventlet, on a listener with Nagle's algorithm off
     # (see the module's docstring).
     family, *_rest, address = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0]
-    listener = eventlet.listen(address, family)
+    try:
+        # Without SO_REUSEPORT (eventlet's default turns it on): a second server started on
+        # a busy port — a stale process left by a failed restart, ``make run`` twice — would
+        # silently share the port, the kernel handing each connection to either process,
+        # old code included. It fails instead, and says why.
+        listener = eventlet.listen(address, family, reuse_port=False)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        log.error(
+            "port %d on %s is already in use: is another server running?", args.port, args.host
+        )
+        raise SystemExit(1) from exc
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     log.info("serving on http://%s:%d", args.host, args.port)
     eventlet.wsgi.server(listener, app, log_output=False)
