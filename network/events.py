@@ -51,6 +51,19 @@ def publish(event: str, payload: dict[str, Any], room: str) -> None:
     log.debug("published %s to %s", event, room)
 
 
+def publish_many(emits: list[tuple[str, dict[str, Any], str]]) -> None:
+    """``publish`` for several ``(event, payload, room)`` in order; with Redis, one queue
+    message carries them all to the other processes."""
+    manager = getattr(socketio.server, "manager", None)
+    emit_many = getattr(manager, "emit_many", None)
+    if emit_many is None:
+        for event, payload, room in emits:
+            socketio.emit(event, payload, to=room)
+    else:
+        emit_many(emits, namespace="/")
+    log.debug("published %d events", len(emits))
+
+
 def user_room(user_id: int) -> str:
     """Every socket of a person joins this room (live badges, invitations)."""
     return f"user:{user_id}"

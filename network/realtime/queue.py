@@ -38,6 +38,8 @@ import socketio
 log = logging.getLogger(__name__)
 
 RESYNC_EVENT = "resync"
+# A queue message carrying several emits (``emit_many``): one publish for a batch of sends.
+EMIT_MANY = "network.emit_many"
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.05, 2.0
 
 
@@ -90,6 +92,47 @@ class ReliableRedisManager(socketio.RedisManager):
                 log.warning("publishing to Redis failed (%s); trying again", exc)
                 time.sleep(pause)  # under eventlet, a pause of this greenlet only
                 pause = min(pause * 2, _LONGEST_PAUSE)
+
+    def emit_many(self, emits: list[tuple[str, Any, str]], namespace: str = "/") -> None:
+        """Emit several ``(event, data, room)`` in order: to this process's sockets now,
+        and to the other processes in one queue message (the messages of a group commit
+        and their channel activity: one publish instead of two per message). The other
+        processes emit them in the same order."""
+        for event, data, room in emits:
+            socketio.Manager.emit(self, event, data, namespace, room=room)
+        self._publish(
+            {
+                "method": EMIT_MANY,
+                "namespace": namespace,
+                "host_id": self.host_id,
+                "emits": [{"event": e, "data": d, "room": r} for e, d, r in emits],
+            }
+        )
+
+    def _listen(self) -> Iterator[Any]:
+        """python-socketio's listener, with an ``emit_many`` message handed on as the
+        plain emits it carries (its other messages pass unchanged)."""
+        for raw in super()._listen():
+            try:
+                data = self.json.loads(raw)
+            except (TypeError, ValueError):
+                yield raw  # python-socketio ignores what it cannot read
+                continue
+            if not isinstance(data, dict) or data.get("method") != EMIT_MANY:
+                yield data
+                continue
+            for item in data.get("emits", []):
+                yield {
+                    "method": "emit",
+                    "event": item["event"],
+                    "data": [item["data"]],
+                    "binary": False,
+                    "namespace": data.get("namespace", "/"),
+                    "room": item["room"],
+                    "skip_sid": None,
+                    "callback": None,
+                    "host_id": data.get("host_id"),
+                }
 
     def _redis_listen_with_retries(self) -> Iterator[dict[str, Any]]:
         pause = _FIRST_PAUSE

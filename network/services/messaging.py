@@ -1052,26 +1052,26 @@ def _store(batch: list[_Send]) -> Callable[[], None]:
         send.row = row
 
     def publish() -> None:
+        emits: list[tuple[str, dict[str, Any], str]] = []
         for payload in payloads:
             channel_id, seq = payload["channel_id"], payload["seq"]
+            author_id = payload["author"]["id"] if payload["author"] else None
             log.info(
                 "user %s posted message %s (seq %s) in channel %s",
-                payload["author"]["id"] if payload["author"] else None,
+                author_id,
                 payload["id"],
                 seq,
                 channel_id,
             )
-            events.publish("message", payload, f"channel:{channel_id}")
-            events.publish(
-                "channel_activity",
-                {
-                    "channel_id": channel_id,
-                    "seq": seq,
-                    "author_id": payload["author"]["id"] if payload["author"] else None,
-                    "parent_id": payload["parent_id"],
-                },
-                events.watch_room(channel_id),
-            )
+            emits.append(("message", payload, events.channel_room(channel_id)))
+            activity = {
+                "channel_id": channel_id,
+                "seq": seq,
+                "author_id": author_id,
+                "parent_id": payload["parent_id"],
+            }
+            emits.append(("channel_activity", activity, events.watch_room(channel_id)))
+        events.publish_many(emits)  # in order, and with Redis in one queue message
         notifications.publish(notified)
 
     return publish

@@ -76,7 +76,8 @@ class Request(threading.Thread):
             with urllib.request.urlopen(self.request, timeout=timeout) as response:  # noqa: S310
                 self.status, self.body = response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
-            self.status, self.body = error.code, error.read()
+            with error:  # it holds the answer's socket
+                self.status, self.body = error.code, error.read()
         except OSError as error:  # no answer at all: reported by the test's assertions
             self.body = error
 
