@@ -5,8 +5,9 @@ Every message, whether posted from a page, the API or a socket, goes through
 → commit → publish to the channel's room. A send carries a client-made id; a retried send
 with the same id is stored once and answered with the same id and sequence number.
 
-The persist step is a group commit (``_GroupCommit``): sends that arrive while another
-send is being written are written together, in one transaction, right after it.
+The persist step is a group commit (``_GroupCommit``): sends to a channel that arrive while
+another send to it is being written are written together, in one transaction, right after
+it.
 """
 
 from __future__ import annotations
@@ -873,7 +874,8 @@ class _Send:
 
 
 class _GroupCommit:
-    """Group commit: sends that arrive together are written in one transaction.
+    """Group commit of one channel: sends that arrive together are written in one
+    transaction.
 
     Every send is checked by its own request or socket event (person, policy, body,
     rendering); what is left is the write: the channel's next numbers, the rows, the
@@ -891,8 +893,8 @@ class _GroupCommit:
     have been one by one. A write in flight is the only thing a send waits for: with no
     other send, it is written at once, as before.
 
-    One per application (tests make several); threads and green threads alike (the
-    primitives are ``threading``'s, which eventlet makes green).
+    One per channel and application (``group_commit``); threads and green threads alike
+    (the primitives are ``threading``'s, which eventlet makes green).
     """
 
     def __init__(self) -> None:
@@ -945,11 +947,18 @@ class _GroupCommit:
                     self._writing = False
 
 
-def group_commit() -> _GroupCommit:
-    """The application's group commit (one per application)."""
-    writer = current_app.extensions.get("network.group_commit")
-    if writer is None:
-        writer = current_app.extensions.setdefault("network.group_commit", _GroupCommit())
+_WRITERS_LOCK = threading.Lock()
+
+
+def group_commit(channel_id: int) -> _GroupCommit:
+    """The group commit of one channel (per application). One per channel, not one for
+    all: a send waits only for its own channel's write, so a channel whose row another
+    transaction holds (PostgreSQL) does not stall the sends of every other channel."""
+    with _WRITERS_LOCK:
+        writers = current_app.extensions.setdefault("network.group_commit", {})
+        writer = writers.get(channel_id)
+        if writer is None:
+            writer = writers[channel_id] = _GroupCommit()
     return writer
 
 
@@ -1155,7 +1164,7 @@ def post_message(
     )
     with _kept_after_commit():
         db.session.commit()  # this session's reads end here (and any write of the caller)
-    group_commit().submit(send)
+    group_commit(channel_id).submit(send)
     if send.error is not None:
         if isinstance(send.error, IntegrityError):
             # A retry of a stored send (or the same send twice at once: the other won).
