@@ -42,6 +42,7 @@ def _browser_socket(server: LiveServer, cookie: str) -> socketio.Client:
     client.connect(
         server.url,
         headers={"Cookie": cookie, "User-Agent": BROWSER},
+        transports=["websocket"],
         wait_timeout=ACK_SECONDS,
     )
     return client

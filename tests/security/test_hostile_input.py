@@ -34,7 +34,7 @@ from network.models import training as trm
 from network.models.directory import ContactPoint, Network
 from network.models.messaging import Attachment, Channel, Message, Notification
 from network.models.people import AccessToken, Membership, User
-from network.services import accounts, demo
+from network.services import accounts, demo, sessions
 from tests.conftest import PASSWORD
 from tests.security import hostile as h
 
@@ -129,6 +129,7 @@ def world(app, db, make_user, monkeypatch):  # type: ignore[no-untyped-def]
         "user_id": other.id,
         "membership_id": _first(Membership, Membership.user_id == other.id),
         "token_id": _first(AccessToken, AccessToken.user_id == admin.id),
+        "user_session_id": sessions.start(admin).id,  # another browser of the admin's
         "notification_id": _first(Notification) or 1,
         "attachment_id": _first(Attachment) or 1,
         "file_id": _first(calm.EventDocumentFile) or 1,
