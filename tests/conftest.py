@@ -33,6 +33,14 @@ PASSWORD = "correct horse battery staple"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def need(what: str) -> None:
+    """A service a test needs is missing: under CI=true that fails the test, elsewhere it
+    skips it (README, "Tests")."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {what}")
+    pytest.skip(what)
+
+
 class FreshRequestClient(FlaskClient):
     """A test client whose every request starts with an empty ``g``.
 

@@ -819,9 +819,6 @@ _INSERT_MESSAGES = insert(Message.__table__).returning(
     Message.__table__.c.id, sort_by_parameter_order=True
 )
 
-# Backends whose read transactions hold a snapshot that a later write must not outlive.
-_SQLITE_SNAPSHOTS = {"sqlite": True}
-
 # Take ``n`` numbers of a channel at once; returns the last (a Core statement built once:
 # the hot path of every batch of sends).
 _TAKE_SEQS = (
@@ -984,28 +981,16 @@ def _write_batch(batch: list[_Send]) -> None:
 def _store(batch: list[_Send]) -> Callable[[], None]:
     """The statements of a batch, committed; returns what publishes it."""
     session = db.session
+    # Every send of a batch is to one channel (one group commit per channel); the
+    # sender's read transaction ended before it queued (``post_message``), so the write
+    # transaction starts with the UPDATE that takes the channel's next numbers.
+    channel_id = batch[0].channel_id
     with _kept_after_commit():
-        # On SQLite, end the read-only part of the transaction: the write transaction
-        # then starts with the UPDATE that takes the channel's next numbers (a read
-        # transaction that later writes fails when another connection wrote in between).
-        if _SQLITE_SNAPSHOTS.get(db.engine.dialect.name, False):
-            session.commit()
-        by_channel: dict[int, list[_Send]] = {}
-        for send in batch:
-            by_channel.setdefault(send.channel_id, []).append(send)
-        seqs: dict[int, int] = {}
-        # Channels in id order: two processes' batches lock them in the same order.
-        for channel_id in sorted(by_channel):
-            sends = by_channel[channel_id]
-            last = session.execute(
-                _TAKE_SEQS, {"channel_id": channel_id, "n": len(sends)}
-            ).scalar_one()
-            for offset, send in enumerate(sends):
-                seqs[id(send)] = last - len(sends) + 1 + offset
+        last = session.execute(_TAKE_SEQS, {"channel_id": channel_id, "n": len(batch)}).scalar_one()
         now = utcnow()
         rows = []
-        for send in batch:
-            seq, context = seqs[id(send)], _context(send.channel_id, seqs[id(send)])
+        for seq, send in enumerate(batch, start=last - len(batch) + 1):
+            context = _context(channel_id, seq)
             rows.append(
                 {
                     "channel_id": send.channel_id,

@@ -142,14 +142,7 @@ def write_terms(message_id: int, channel_id: int, text: str, *, replace: bool = 
     rotation, which works on rows rather than loaded messages), in one bulk insert."""
     if replace:
         db.session.execute(delete(MessageTerm).where(MessageTerm.message_id == message_id))
-    search_key = crypto.search_keys()[0]
-    terms = {crypto.blind_term(search_key, w) for w in index_words(text)}
-    if terms:
-        # A Core insert on the table (the ORM's bulk path costs more than the rows).
-        db.session.execute(
-            insert(MessageTerm.__table__),
-            [{"message_id": message_id, "channel_id": channel_id, "term": t} for t in terms],
-        )
+    index_new_messages([(message_id, channel_id, text)])
 
 
 def forget_message(message: Message) -> None:

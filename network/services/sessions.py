@@ -143,13 +143,16 @@ def revoke(record: UserSession | None, reason: str) -> None:
     events.disconnect_session(record.id)
 
 
-def revoke_all(user_id: int, reason: str) -> int:
-    """End every session of a person (all devices) and close their sockets. Commits;
-    returns how many were live."""
+def revoke_all(user_id: int, reason: str, *, keep: int | None = None) -> int:
+    """End every session of a person (all devices), or every one but ``keep`` (the
+    person's own "sign out everywhere else"), and close their sockets. Commits; returns
+    how many were live."""
     ids = list(
         db.session.scalars(
             select(UserSession.id).where(
-                UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.id != (keep if keep is not None else -1),
             )
         )
     )
@@ -160,7 +163,11 @@ def revoke_all(user_id: int, reason: str) -> int:
             .values(revoked_at=utcnow(), revoked_reason=reason)
         )
     db.session.commit()
-    events.disconnect_user(user_id)
+    if keep is None:
+        events.disconnect_user(user_id)
+    else:
+        for session_id in ids:
+            events.disconnect_session(session_id)
     log.info("ended %d sessions of user %s (%s)", len(ids), user_id, reason)
     return len(ids)
 
@@ -224,17 +231,10 @@ def end_own(user: Any, session_id: Any) -> UserSession:
 def end_others(user: Any) -> int:
     """Sign out every session of the person but the current one; their sockets close.
     Commits; returns how many ended."""
-    keep = current_id()
-    ended = [r for r in live_sessions(user.id) if r.id != keep]
-    now = utcnow()
-    for record in ended:
-        record.revoked_at, record.revoked_reason = now, "user"
-    audit.record(user, "session.end_others", "user", user.id, after={"sessions": len(ended)})
+    ended = revoke_all(user.id, "user", keep=current_id())
+    audit.record(user, "session.end_others", "user", user.id, after={"sessions": ended})
     db.session.commit()
-    for record in ended:
-        events.disconnect_session(record.id)
-    log.info("user %s signed out %d other sessions", user.id, len(ended))
-    return len(ended)
+    return ended
 
 
 def live_sessions(user_id: int) -> list[UserSession]:

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.conftest import IN_CI
+from tests.conftest import need
 from tests.realtime_server.conftest import (
     ACK_SECONDS,
     LiveServer,
@@ -44,12 +44,6 @@ pytestmark = pytest.mark.timeout(600)
 
 STREAM = 40
 RESEND_SECONDS = 60
-
-
-def _need(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {what}")
-    pytest.skip(what)
 
 
 @dataclass
@@ -118,12 +112,12 @@ class PrivatePostgres:
 def private_postgres() -> Iterator[PrivatePostgres]:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        _need("no initdb under /usr/lib/postgresql/*/bin")
+        need("no initdb under /usr/lib/postgresql/*/bin")
     user = None
     if os.geteuid() == 0:
         user = "postgres"
         if shutil.which("runuser") is None:
-            _need("runuser is needed to run initdb as the postgres user")
+            need("runuser is needed to run initdb as the postgres user")
     folder = Path(tempfile.mkdtemp(prefix="network-pg-"))
     if user:
         shutil.chown(folder, user)
@@ -132,7 +126,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         cluster.init()
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        _need(f"cannot start a private PostgreSQL cluster: {exc}")
+        need(f"cannot start a private PostgreSQL cluster: {exc}")
     try:
         yield cluster
     finally:

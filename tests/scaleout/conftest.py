@@ -23,7 +23,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from tests.conftest import IN_CI, _create_pg_database
+from tests.conftest import _create_pg_database, need
 from tests.realtime_server.conftest import (  # noqa: F401 - peers: a fixture used here
     ACCOUNTS,
     LiveServer,
@@ -45,12 +45,6 @@ MAX_REDIS_CONNECTIONS = 2
 PRESENCE_HOST_TTL = 2
 # Nothing written to disk: a restarted private Redis starts empty, as after a crash.
 PRIVATE_REDIS_OPTIONS = ("--save", "", "--appendonly", "no")
-
-
-def _need(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {what}")
-    pytest.skip(what)
 
 
 @dataclass
@@ -80,19 +74,19 @@ class Deployment:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     server_url = os.environ.get("NETWORK_TEST_DATABASE_URL")
     if not server_url:
-        _need("NETWORK_TEST_DATABASE_URL is not set (scale-out runs on PostgreSQL)")
+        need("NETWORK_TEST_DATABASE_URL is not set (scale-out runs on PostgreSQL)")
     redis_url = os.environ.get("NETWORK_TEST_REDIS_URL")
     if not redis_url:
-        _need("NETWORK_TEST_REDIS_URL is not set")
+        need("NETWORK_TEST_REDIS_URL is not set")
     try:
         with redis.Redis.from_url(redis_url, socket_connect_timeout=5) as client:
             client.ping()
     except redis.RedisError as exc:
-        _need(f"Redis at NETWORK_TEST_REDIS_URL is not reachable: {exc}")
+        need(f"Redis at NETWORK_TEST_REDIS_URL is not reachable: {exc}")
     try:
         database_url, drop = _create_pg_database(server_url)
     except sa.exc.OperationalError as exc:
-        _need(f"PostgreSQL at NETWORK_TEST_DATABASE_URL is not reachable: {exc}")
+        need(f"PostgreSQL at NETWORK_TEST_DATABASE_URL is not reachable: {exc}")
     try:
         instance = tmp_path_factory.mktemp("scaleout")
         env = _env(instance, database_url)
@@ -167,7 +161,7 @@ class PrivateRedis:
     def start(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            _need("redis-server is not installed")
+            need("redis-server is not installed")
         self.process = subprocess.Popen(
             [
                 binary,
