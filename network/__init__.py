@@ -58,7 +58,9 @@ def configure_extensions(app: Flask) -> None:
         from network.models.base import enable_sqlite_pragmas
 
         with app.app_context():
-            enable_sqlite_pragmas(db.engine)
+            enable_sqlite_pragmas(
+                db.engine, wal_autocheckpoint=int(app.config["SQLITE_WAL_AUTOCHECKPOINT"])
+            )
 
 
 def configure_auth(app: Flask) -> None:

@@ -155,6 +155,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         # How often the server opens scheduled consultations whose start time has come.
         "CONSULTATION_OPEN_SECONDS": float(os.environ.get("NETWORK_CONSULTATION_OPEN_SECONDS", 30)),
+        # SQLite: the pages of write-ahead log after which a commit copies the log into the
+        # database file (SQLite's own default). The eventlet server sets 0 and does that
+        # copy on a thread of its own every SQLITE_CHECKPOINT_SECONDS (network.server).
+        "SQLITE_WAL_AUTOCHECKPOINT": 1000,
+        "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("NETWORK_SQLITE_CHECKPOINT_SECONDS", 1)),
     }
     config.update(overrides)
     if not config["SECRET_KEY"]:

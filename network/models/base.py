@@ -35,8 +35,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def enable_sqlite_pragmas(engine: object) -> None:
-    """Turn on foreign keys and write-ahead logging for every SQLite connection."""
+def enable_sqlite_pragmas(engine: object, *, wal_autocheckpoint: int = 1000) -> None:
+    """Turn on foreign keys and write-ahead logging for every SQLite connection; a commit
+    that leaves more than ``wal_autocheckpoint`` pages in the log copies them into the
+    database file (0: never; someone else checkpoints, see ``network.server``)."""
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -48,6 +50,7 @@ def enable_sqlite_pragmas(engine: object) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
