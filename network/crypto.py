@@ -17,6 +17,7 @@ cache does not know makes it load the keyring again before giving up.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -49,9 +50,14 @@ class Keyring:
     previous: tuple[bytes, ...] = ()
     by_id: dict[str, bytes] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def current_id(self) -> str:
         return key_id_for(self.current)
+
+    @functools.cached_property
+    def current_aead(self) -> AESGCM:
+        """The AES-GCM cipher of the current key (made once per keyring, not per value)."""
+        return AESGCM(self.current)
 
     @property
     def previous_ids(self) -> list[str]:
@@ -213,11 +219,13 @@ def key_id_of(sealed: str | bytes) -> str | None:
 # --- Sealing and opening -------------------------------------------------------------------
 
 
-def encrypt_text(plaintext: str, *, context: str) -> str:
-    """Encrypt ``plaintext``; ``context`` (e.g. "totp:12") is bound as associated data."""
-    ring = keyring()
+def encrypt_text(plaintext: str, *, context: str, ring: Keyring | None = None) -> str:
+    """Encrypt ``plaintext``; ``context`` (e.g. "totp:12") is bound as associated data.
+    ``ring``: the keyring to use (``keyring()``, taken once for many values), else the
+    current one is looked up (a key rotated by another process is noticed here)."""
+    ring = ring or keyring()
     nonce = os.urandom(12)
-    sealed = AESGCM(ring.current).encrypt(nonce, plaintext.encode(), context.encode())
+    sealed = ring.current_aead.encrypt(nonce, plaintext.encode(), context.encode())
     blob = base64.urlsafe_b64encode(nonce + sealed).decode()
     return f"{_FORMAT}:{ring.current_id}:{blob}"
 
@@ -277,10 +285,11 @@ def _derive_search_key(key: bytes) -> bytes:
     return derived
 
 
-def search_keys() -> list[bytes]:
+def search_keys(ring: Keyring | None = None) -> list[bytes]:
     """The keys of the blind search index: the current data key's first, then those of
-    the previous keys (an index not yet rebuilt by a rotation is still searched)."""
-    ring = keyring()
+    the previous keys (an index not yet rebuilt by a rotation is still searched); of
+    ``ring`` when given, else of the current keyring."""
+    ring = ring or keyring()
     return [_derive_search_key(k) for k in (ring.current, *ring.previous)]
 
 

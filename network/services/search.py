@@ -109,10 +109,13 @@ def index_message(message: Message, text: str, *, new: bool = False) -> None:
     write_terms(message.id, message.channel_id, text, replace=not new)
 
 
-def index_new_messages(messages: Iterable[tuple[int, int, str]]) -> None:
+def index_new_messages(
+    messages: Iterable[tuple[int, int, str]], ring: crypto.Keyring | None = None
+) -> None:
     """Index messages just inserted, given as ``(message id, channel id, plaintext)``, in
-    the current transaction with one bulk insert for them all (a batch of sends)."""
-    search_key = crypto.search_keys()[0]
+    the current transaction with one bulk insert for them all (a batch of sends), under
+    ``ring`` (the keyring their bodies were sealed with) or else the current one."""
+    search_key = crypto.search_keys(ring)[0]
     rows = [
         (message_id, channel_id, term)
         for message_id, channel_id, text in messages
