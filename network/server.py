@@ -167,12 +167,17 @@ class CooperativeSQLiteConnection(sqlite3.Connection):
 def checkpoint_wal(path: str) -> tuple[int, int, int]:
     """Copy the committed pages of the SQLite database's write-ahead log at ``path`` into
     the database file, waiting for nobody (``PASSIVE``: pages a reader still needs wait for
-    the next time). Returns SQLite's ``(busy, log pages, pages copied)``. Meant for an OS
+    the next time). Returns SQLite's ``(busy, log pages, pages copied)``; ``(1, -1, -1)``
+    when the database was too busy to look (the next call tries again). Meant for an OS
     thread of its own (``eventlet.tpool``): it blocks its thread while it copies."""
     connection = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
         busy, log_pages, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return busy, log_pages, copied
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # any kind of busy
+            raise
+        return 1, -1, -1
     finally:
         connection.close()
 

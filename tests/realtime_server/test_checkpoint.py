@@ -2,6 +2,8 @@
 runs (``network.server.checkpoint_wal`` on a thread of its own), not by the commits of
 the requests: messages sent through a socket reach the database file itself within
 seconds, where a copy of that one file (what an operator backs up with ``cp``) holds them.
+``checkpoint_wal`` itself is tested on a database of its own: it copies the log, and on a
+database locked by another connection it answers "busy" instead of raising.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from network.server import checkpoint_wal
 from tests.realtime_server.conftest import LiveServer, wait_until
 
 
@@ -65,3 +68,40 @@ def test_sent_messages_reach_the_database_file_while_the_server_runs(
         all_in_file,
         lambda: f"the messages in the database file: {len(found)} of {len(wanted)} there",
     )
+
+
+def _writer(path: Path) -> sqlite3.Connection:
+    """A connection that writes as the server's do (WAL, no checkpoint of its own) to a
+    table ``notes`` that the database file already holds."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE notes (body TEXT)")
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    return connection
+
+
+def _rows_in_file_alone(path: Path, copy: Path) -> int:
+    shutil.copyfile(path, copy)
+    with closing(sqlite3.connect(copy)) as connection:
+        return connection.execute("SELECT count(*) FROM notes").fetchone()[0]
+
+
+def test_a_checkpoint_copies_the_log_into_the_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    with closing(_writer(path)) as writer:
+        writer.executemany("INSERT INTO notes VALUES (?)", [("filed",)] * 50)
+        assert _rows_in_file_alone(path, tmp_path / "before.db") == 0
+        busy, log_pages, copied = checkpoint_wal(str(path))
+        assert (busy, copied) == (0, log_pages)
+        assert log_pages > 0
+        assert _rows_in_file_alone(path, tmp_path / "after.db") == 50
+
+
+def test_a_checkpoint_of_a_locked_database_says_busy_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    with closing(_writer(path)) as writer:
+        writer.execute("PRAGMA locking_mode=EXCLUSIVE")
+        writer.execute("INSERT INTO notes VALUES ('filed')")  # takes the lock for good
+        assert checkpoint_wal(str(path)) == (1, -1, -1)
+        assert _rows_in_file_alone(path, tmp_path / "copy.db") == 0
