@@ -144,10 +144,17 @@ def is_channel_member(user: Any, channel: Channel) -> bool:
 
 
 def can_read_channel(user: Any, channel: Channel) -> bool:
+    """Network channels: the network's members (and administrators). Topic channels (a
+    network's working groups): their members who still belong to the network. Case,
+    direct and consultation channels: their members."""
     if not is_signed_in(user):
         return False
     if channel.kind == "network" and channel.network is not None:
         return is_admin(user) or role_in(user, channel.network) is not None
+    if channel.kind == "topic" and channel.network_id is not None:
+        # Removed from the network, out of its working groups too, even before the
+        # removal's clean-up (messaging.evict_from_network) has run.
+        return is_channel_member(user, channel) and user.role_in(channel.network_id) is not None
     return is_channel_member(user, channel)
 
 

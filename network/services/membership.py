@@ -140,8 +140,9 @@ def remove_member(network: Network, membership_id: int, actor: Any) -> None:
     user_id = membership.user_id
     db.session.delete(membership)
     db.session.commit()
-    # Their sockets leave the network channel's rooms now, not at their next event.
-    messaging.evict_from_network(user_id, network.id)
+    # They leave the network's working groups, and their sockets leave the rooms of the
+    # network's channels now, not at their next event.
+    messaging.evict_from_network(user_id, network.id, actor)
 
 
 _INVITATION_PURPOSE = "invitation"

@@ -604,8 +604,8 @@ def evict_from_channel(user_id: int, channel: Channel) -> None:
     """After the commit that took ``user_id``'s access to ``channel`` away: their sockets
     leave its rooms on every process, and their pages are told (``channel_removed``).
 
-    Also for network channels: call ``evict_from_network(user_id, network_id)`` after a
-    person loses their membership of a network.
+    After a person loses their membership of a network, call ``evict_from_network``
+    instead (the network's channel and its working groups).
     """
     events.evict(user_id, [events.channel_room(channel.id), events.watch_room(channel.id)])
     events.publish(
@@ -615,23 +615,39 @@ def evict_from_channel(user_id: int, channel: Channel) -> None:
     )
 
 
-def evict_from_network(user_id: int, network_id: int) -> None:
-    """A person who lost their membership of a network (call after that commit): their
-    notifications of the network's channel go, and their sockets leave its rooms at
-    once. Does nothing if they still may read the channel (an administrator)."""
-    channel = db.session.scalar(
-        select(Channel).where(
-            Channel.network_id == network_id, Channel.kind == ChannelKind.NETWORK.value
-        )
-    )
-    if channel is None:
-        return
+def evict_from_network(user_id: int, network_id: int, actor: Any) -> None:
+    """A person who lost their membership of a network (call after that commit), removed
+    by ``actor``: they leave the network's working groups (topic channels take members of
+    their network only; each removal audited, as a removal from the channel), their
+    notifications of the network's channels go, and their sockets leave those channels'
+    rooms at once. A channel they still may read (an administrator's network channel) is
+    left as it is."""
     user = db.session.get(User, user_id)
-    if user is not None and policy.can_read_channel(user, channel):
-        return
-    notifications.forget_channel(user_id, channel.id)
+    channels = db.session.scalars(
+        select(Channel)
+        .where(
+            Channel.network_id == network_id,
+            Channel.kind.in_([ChannelKind.NETWORK.value, ChannelKind.TOPIC.value]),
+        )
+        .order_by(Channel.id)
+    ).all()
+    evicted: list[Channel] = []
+    for channel in channels:
+        if user is not None and policy.can_read_channel(user, channel):
+            continue
+        if channel.kind == ChannelKind.TOPIC.value:
+            member = channel.member_for(user_id)
+            if member is None:
+                continue
+            channel.members.remove(member)
+            audit.record_channel_event(actor, "channel.member_remove", channel, user_id=user_id)
+            if not channel.members:
+                channel.archived_at = channel.archived_at or utcnow()
+        notifications.forget_channel(user_id, channel.id)
+        evicted.append(channel)
     db.session.commit()
-    evict_from_channel(user_id, channel)
+    for channel in evicted:
+        evict_from_channel(user_id, channel)
 
 
 def watch_channels(

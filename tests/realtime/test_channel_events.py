@@ -255,6 +255,71 @@ def test_losing_the_network_membership_drops_the_network_channel_at_once(app, lo
     assert _join(member, room.channel.id)["error"]["code"] == "not_found"
 
 
+def test_losing_the_network_membership_ends_its_working_groups_too(app, login, room, db):
+    """A working group (topic channel) takes members of its network only: removed from the
+    network, a person leaves the network's working groups at once — their open socket gets
+    no more of its messages, they cannot join, read, search or post there, it leaves their
+    channel list, and the removal is in the channel's audit trail."""
+    from network import policy
+    from network.models.people import AuditEvent, Membership
+    from network.services import membership, search
+
+    removed, coordinator = room.contact_point, room.coordinator
+    group = messaging.create_topic_channel(
+        coordinator, room.network, "Extradition working group", "", [removed.id]
+    )
+    messaging.post_message(group.id, coordinator, "Draft on the Dakar request", client_id())
+    member = _socket(app, login, removed)
+    sender = _socket(app, login, coordinator)
+    assert _join(member, group.id)["ok"]
+    held = db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == removed.id, Membership.network_id == room.network.id
+        )
+    )
+    membership.remove_member(room.network, held.id, coordinator)
+    member.get_received()
+    assert _send(sender, group.id, "members only")["ok"]
+    assert _events(member, "message") == []
+    assert _join(member, group.id)["error"]["code"] == "not_found"
+    assert _send(member, group.id, "still here?")["error"]["code"] == "not_found"
+    db.session.expire_all()
+    group = db.session.get(Channel, group.id)
+    assert group.member_for(removed.id) is None
+    assert not policy.can_read_channel(removed, group)
+    assert group.id not in {s.channel.id for s in messaging.channels_for(removed)}
+    assert search.search_messages(removed, "Dakar").items == []
+    logged = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "channel.member_remove", AuditEvent.channel_id == group.id
+        )
+    )
+    assert logged is not None
+    assert logged.actor_id == coordinator.id
+
+
+def test_a_working_group_member_outside_its_network_reads_nothing(room, db):
+    """Whatever left a member row behind, the policy asks for the network too."""
+    from network import policy
+    from network.models.people import Membership
+
+    group = messaging.create_topic_channel(
+        room.coordinator, room.network, "Asset recovery group", "", [room.contact_point.id]
+    )
+    db.session.execute(
+        Membership.__table__.delete().where(
+            Membership.user_id == room.contact_point.id,
+            Membership.network_id == room.network.id,
+        )
+    )
+    db.session.commit()
+    db.session.expire_all()
+    group = db.session.get(Channel, group.id)
+    assert group.member_for(room.contact_point.id) is not None
+    assert not policy.can_read_channel(room.contact_point, group)
+    assert not policy.can_write_channel(room.contact_point, group)
+
+
 def test_every_socket_of_a_person_can_be_closed_at_once(app, login, room):
     """For the account services (deactivation, signing out everywhere)."""
     from network import events
