@@ -1674,11 +1674,12 @@ def receipt_summaries(channel: Channel, user: Any, messages: list[Message]) -> d
 
 def _publish_receipts(message_ids: list[int]) -> None:
     """Tell each author whose messages got a receipt (after commit): one ``receipt``
-    event per message, to the author's user room only."""
+    event per message, to the author's user room only, and only while the policy lets
+    them see it (an author removed from the case no longer learns who reads it)."""
     if not message_ids:
         return
     for message in db.session.scalars(select(Message).where(Message.id.in_(message_ids))):
-        if message.author_id is None:
+        if message.author is None or not policy.can_view_receipts(message.author, message):
             continue
         events.publish(
             "receipt",

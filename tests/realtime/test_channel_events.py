@@ -179,6 +179,28 @@ def test_receipts_reach_the_sender_only_and_count_deliveries_then_reads(app, log
     assert row["read_at"]
 
 
+def test_receipts_stop_reaching_an_author_removed_from_the_case(app, login, room, make_user, db):
+    """An author removed from a case no longer hears, live, who received and read their
+    message there: those receipts would name the people added to the case after them."""
+    from network import policy
+    from network.services import cases
+    from tests.cases.conftest import case_data
+
+    owner, former = room.contact_point, room.coordinator
+    case = cases.create_case(owner, room.network, case_data(members=[former.id]))
+    channel_id = case.channel.id
+    messaging.post_message(channel_id, former, "My note on the request", client_id())
+    author = _socket(app, login, former)
+    messaging.remove_member(channel_id, owner, former.id)
+    db.session.expire_all()
+    assert not policy.can_read_case(former, case)
+    author.get_received()
+    newcomer = make_user("contact_point", room.network)
+    messaging.add_members(channel_id, owner, [newcomer.id])
+    messaging.mark_read(db.session.get(Channel, channel_id), newcomer, 10)
+    assert _events(author, "receipt") == []
+
+
 def test_the_channel_list_watches_counts_of_readable_channels_only(app, login, room, topic):
     lister = _socket(app, login, room.coordinator)
     ack = lister.emit("watch", {"channel_ids": [room.channel.id, topic.id, 999_999]}, callback=True)
