@@ -8,7 +8,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.extensions import db
@@ -59,7 +59,10 @@ class ProceedingsStage(enum.StrEnum):
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
-        UniqueConstraint("network_id", "reference"),
+        # Not unique: a reference is refused only when it repeats a case its author may
+        # read (services.cases), else the refusal would tell a bystander that a
+        # confidential case with that reference exists.
+        Index("ix_cases_network_reference", "network_id", "reference"),
         Index("ix_cases_priority", "priority_score", "deadline"),
     )
 

@@ -396,6 +396,7 @@ def _clean(
     network: Network,
     current: Case | None,
     errors: dict[str, str],
+    actor: Any,
 ) -> dict[str, Any]:
     """Validated values of the editable fields present in ``data`` (all of them when a
     case is created); problems go into ``errors`` by field."""
@@ -446,7 +447,7 @@ def _clean(
     if "reference" in clean:
         if not clean["reference"]:
             errors["reference"] = _("A reference is required.")
-        elif _reference_taken(network.id, clean["reference"], current):
+        elif _reference_taken(actor, network.id, clean["reference"], current):
             errors["reference"] = _("Another case of this network already has this reference.")
     requesting = clean.get("requesting_state", current.requesting_state if current else None)
     requested = clean.get("requested_state", current.requested_state if current else None)
@@ -460,13 +461,16 @@ def _clean(
     return clean
 
 
-def _reference_taken(network_id: int, reference: str, current: Case | None) -> bool:
-    query = select(Case.id).where(
+def _reference_taken(actor: Any, network_id: int, reference: str, current: Case | None) -> bool:
+    """Whether another case of the network that ``actor`` may read has this reference
+    (letter case aside). Cases they may not read do not count: refusing the reference
+    would tell them that a confidential case with it exists."""
+    query = select(Case).where(
         Case.network_id == network_id, func.lower(Case.reference) == reference.lower()
     )
     if current is not None:
         query = query.where(Case.id != current.id)
-    return db.session.scalar(query.limit(1)) is not None
+    return any(policy.can_read_case(actor, other) for other in db.session.scalars(query))
 
 
 def _member_users(raw: Any, actor: Any, channel: Channel, errors: dict[str, str]) -> list[User]:
@@ -544,7 +548,7 @@ def create_case(actor: Any, network: Network, data: Mapping[str, Any]) -> Case:
     if not policy.can_create_case(actor, network):
         raise Forbidden(_("You cannot open cases in this network."))
     errors: dict[str, str] = {}
-    clean = _clean(data, network, None, errors)
+    clean = _clean(data, network, None, errors, actor)
     status = data.get("status") or S.DRAFT.value
     if status not in INITIAL_STATUSES:
         errors["status"] = _("A new case starts as a draft, sent or received.")
@@ -620,7 +624,7 @@ def update_case(actor: Any, found: Case, data: Mapping[str, Any]) -> Case:
     if not policy.can_update_case(actor, found):
         raise Forbidden(_("You cannot change this case."))
     errors: dict[str, str] = {}
-    clean = _clean(data, found.network, found, errors)
+    clean = _clean(data, found.network, found, errors, actor)
     if errors:
         raise ValidationError(fields=errors)
     before = snapshot(found)

@@ -118,6 +118,21 @@ def test_every_problem_is_reported_at_once(desk, db):
     assert {"reference", "case_type", "requesting_state", "deadline"} <= set(caught.value.fields)
 
 
+def test_a_reference_refused_for_a_case_one_reads_but_not_for_one_hidden(desk, db):
+    """The duplicate check says nothing about cases one may not read: a bystander of the
+    network cannot learn that a confidential case with a reference exists, by opening a
+    case or by renaming their own, while a member of that case is stopped."""
+    with pytest.raises(ValidationError) as caught:  # the case's member sees the duplicate
+        cases.create_case(desk.member, desk.network, case_data(reference="sn-mla-2026-001"))
+    assert "reference" in caught.value.fields
+    mine = cases.create_case(desk.bystander, desk.network, case_data(reference="SN-MLA-2026-999"))
+    renamed = cases.update_case(desk.bystander, mine, {"reference": desk.case.reference})
+    assert renamed.reference == desk.case.reference
+    with pytest.raises(ValidationError) as caught:  # now their own case has it: refused
+        cases.create_case(desk.bystander, desk.network, case_data(reference="sn-mla-2026-001"))
+    assert "reference" in caught.value.fields
+
+
 def test_the_reference_is_unique_within_a_network_only(desk, db, make_user):
     before = _counts(db)
     with pytest.raises(ValidationError) as caught:
