@@ -250,7 +250,7 @@ def people():  # type: ignore[no-untyped-def]
             {
                 "id": u.id,
                 "name": u.name,
-                "networks": sorted({m.network.slug for m in u.memberships}),
+                "networks": sorted(n.slug for n in messaging.shown_networks(u, current_user)),
             }
             for u in found
         ]

@@ -105,7 +105,7 @@ def _notification_badge() -> dict[str, Any]:
 
 
 def _person_label(user: Any) -> str:
-    networks = sorted({m.network.acronym for m in user.memberships})
+    networks = [n.acronym for n in messaging.shown_networks(user, current_user)]
     return f"{user.name} ({', '.join(networks)})" if networks else user.name
 
 

@@ -792,9 +792,10 @@ def network_for_new_case(value: Any, user: Any) -> Network:
 
 def member_candidates(user: Any) -> list[tuple[User, list[str]]]:
     """People ``user`` may add to a new case, sorted by name, with the acronyms of their
-    networks (``messaging.reachable_people``: the same people as for a conversation)."""
+    networks that ``user`` may know of (``messaging.reachable_people`` and
+    ``messaging.shown_networks``: as for a conversation)."""
     return [
-        (person, sorted(m.network.acronym for m in person.memberships))
+        (person, [n.acronym for n in messaging.shown_networks(person, user)])
         for person in messaging.reachable_people(user)
     ]
 

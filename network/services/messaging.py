@@ -170,6 +170,17 @@ def reachable_people(actor: Any, q: str = "", limit: int | None = None) -> list[
     return found[:limit] if limit else found
 
 
+def shown_networks(person: User, viewer: Any) -> list[Network]:
+    """The networks of ``person`` that ``viewer`` may be told about, by acronym: those
+    whose directory ``viewer`` reads (every one for an administrator). A person's other
+    memberships are not the viewer's business (a partial roster of another network)."""
+    readable = policy.readable_network_ids(viewer)
+    return sorted(
+        (m.network for m in person.memberships if readable is None or m.network_id in readable),
+        key=lambda n: n.acronym,
+    )
+
+
 def network_people(network: Network, exclude: int | None = None) -> list[User]:
     """The active accounts of a network, by name (candidates for its topic channels)."""
     people = db.session.scalars(

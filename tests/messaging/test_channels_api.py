@@ -98,6 +98,18 @@ def test_people_lists_only_who_the_caller_can_reach(app, room):
     assert room.contact_point.id not in ids
 
 
+def test_people_show_only_the_networks_the_caller_may_know_of(app, room, make_network, make_user):
+    """A person of WACAP who also coordinates in EJN is listed for another WACAP member
+    with WACAP only: EJN's roster is not the caller's to read."""
+    ejn = make_network("ejn", acronym="EJN")
+    both = make_user(memberships=[(room.network, "contact_point"), (ejn, "coordinator")])
+    found = _api(app, room.observer).get("/api/v1/people").get_json()["items"]
+    assert next(p for p in found if p["id"] == both.id)["networks"] == ["wacap"]
+    colleague = make_user(memberships=[(room.network, "contact_point"), (ejn, "contact_point")])
+    shared = _api(app, colleague).get("/api/v1/people").get_json()["items"]
+    assert next(p for p in shared if p["id"] == both.id)["networks"] == ["ejn", "wacap"]
+
+
 def test_notifications_through_the_api(app, room, topic):
     handle = notifications.mention_handle(room.coordinator.name)
     messaging.post_message(topic.id, room.contact_point, f"@{handle}", client_id())
