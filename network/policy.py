@@ -311,6 +311,13 @@ def can_manage_event(user: Any, event: Any) -> bool:
 
 
 def can_view_event(user: Any, event: Any) -> bool:
+    """In their own right, or as a trainer or trainee of a cohort linked to the event."""
+    return can_view_event_in_own_right(user, event) or _takes_part_in_linked_cohort(user, event)
+
+
+def can_view_event_in_own_right(user: Any, event: Any) -> bool:
+    """What the person's own roles, memberships and invitations show them of the calendar,
+    leaving aside any training cohort linked to the event."""
     if can_manage_event(user, event):
         return True
     if event.status == "draft":
@@ -319,16 +326,41 @@ def can_view_event(user: Any, event: Any) -> bool:
         return True
     if _is_invited(user, event):
         return True
-    if event.visibility == "members" and any(
+    return event.visibility == "members" and any(
         role_in(user, network) is not None for network in event.networks
-    ):
-        return True
-    return _takes_part_in_linked_cohort(user, event)
+    )
+
+
+def can_link_event_to_cohort(
+    user: Any, programme: Any, event: Any, leader: Any | None = None
+) -> bool:
+    """Tie a cohort of ``programme`` to ``event``: an event the programme's network organises
+    that ``user`` sees in their own right. A link shows the event to the cohort's trainers
+    and trainees, so nobody may pass on an event they could not see themselves. For a
+    cascade cohort the trainer who leads it (``leader``) must see it in their own right too,
+    or the link would show nothing (``_link_shows_event``)."""
+    if not any(network.id == programme.network_id for network in event.networks):
+        return False
+    if not can_view_event_in_own_right(user, event):
+        return False
+    return leader is None or can_view_event_in_own_right(leader, event)
+
+
+def _link_shows_event(cohort: Any, event: Any) -> bool:
+    """A cohort's link shows the event only while whoever answers for the cohort sees it in
+    their own right: the leading trainer of a cascade cohort, and for the programme's own
+    cohorts its network's managers (who run every event their network organises). A link
+    recorded by someone who could not see the event therefore shows nothing."""
+    if cohort.parent_trainer_id is not None:
+        leader = cohort.parent_trainer
+        return leader is not None and can_view_event_in_own_right(leader, event)
+    return any(network.id == cohort.programme.network_id for network in event.networks)
 
 
 def _takes_part_in_linked_cohort(user: Any, event: Any) -> bool:
     """The trainers and the trainees (with an account) of a training cohort linked to the
-    event see it, whatever their networks: it is their course's session."""
+    event see it, whatever their networks: it is their course's session. Only while the
+    link holds (``_link_shows_event``)."""
     if not is_signed_in(user) or user.id is None:
         return False
     from sqlalchemy import exists, or_, select
@@ -340,10 +372,10 @@ def _takes_part_in_linked_cohort(user: Any, event: Any) -> bool:
         cohort_trainers.c.cohort_id == Cohort.id, cohort_trainers.c.user_id == user.id
     )
     trainee = exists().where(Enrolment.cohort_id == Cohort.id, Enrolment.user_id == user.id)
-    found = db.session.scalar(
-        select(Cohort.id).where(Cohort.event_id == event.id, or_(trainer, trainee)).limit(1)
+    cohorts = db.session.scalars(
+        select(Cohort).where(Cohort.event_id == event.id, or_(trainer, trainee))
     )
-    return found is not None
+    return any(_link_shows_event(cohort, event) for cohort in cohorts)
 
 
 def can_register_for_event(user: Any, event: Any) -> bool:

@@ -108,7 +108,7 @@ def programme(programme_id: int):  # type: ignore[no-untyped-def]
     readable = {c.id for c in training.visible_cohorts(current_user, found)}
     return render_template(
         "training/programme.html",
-        linkable_events=training.linkable_events(found),
+        linkable_events=training.linkable_events(found, current_user),
         programme=found,
         manages=manages,
         roots=roots,
@@ -252,7 +252,9 @@ def cohort(cohort_id: int):  # type: ignore[no-untyped-def]
         "training/cohort.html",
         cohort=found,
         event=training.cohort_event(found, current_user),
-        linkable_events=training.linkable_events(found.programme),
+        linkable_events=training.linkable_events(
+            found.programme, current_user, found.parent_trainer
+        ),
         programme=found.programme,
         enrolments=enrolments,
         progress=training.progress_map(enrolments),

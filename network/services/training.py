@@ -446,7 +446,8 @@ def create_cohort(user: Any, programme: Programme, data: Mapping[str, Any]) -> C
     cascade = bool(data.get("cascade")) or not policy.can_manage_programme(user, programme)
     if cascade and not policy.can_lead_cascade(user, programme):
         raise Forbidden(_("Only a trainer certified in this programme records a cascade."))
-    cohort = Cohort(programme_id=programme.id, **_cohort_values(data, programme))
+    # Whoever creates a cascade cohort leads it: checking them covers the leader.
+    cohort = Cohort(programme_id=programme.id, **_cohort_values(data, programme, user, None))
     if cascade:
         cohort.parent_trainer_id = user.id
         cohort.trainers = [db.session.get(User, user.id)]
@@ -460,19 +461,25 @@ def update_cohort(user: Any, cohort: Cohort, data: Mapping[str, Any]) -> None:
     ``ValidationError``; nothing is changed then."""
     if not policy.can_manage_cohort(user, cohort):
         raise Forbidden()
-    values = _cohort_values(data, cohort.programme)
+    values = _cohort_values(data, cohort.programme, user, cohort.parent_trainer)
     for name, value in values.items():
         setattr(cohort, name, value)
     db.session.commit()
 
 
-def _cohort_values(data: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
+def _cohort_values(
+    data: Mapping[str, Any], programme: Programme, user: Any, leader: Any | None
+) -> dict[str, Any]:
     starts_on, ends_on = _date(data, "starts_on"), _date(data, "ends_on")
     if ends_on < starts_on:
         raise ValidationError(fields={"ends_on": _("The end is before the start.")})
     event_id = data.get("event_id")
     event_id = None if event_id in (None, "") else _int_in(data, "event_id", 1, 2**31 - 1, 0)
-    if event_id is not None and event_id not in {e.id for e in linkable_events(programme)}:
+    # An event the person may not link is refused exactly like one that does not exist:
+    # the answer must not tell them it is there.
+    if event_id is not None and event_id not in {
+        e.id for e in linkable_events(programme, user, leader)
+    }:
         raise ValidationError(
             fields={"event_id": _("Choose an event that the programme's network organises.")}
         )
@@ -486,9 +493,10 @@ def _cohort_values(data: Mapping[str, Any], programme: Programme) -> dict[str, A
     }
 
 
-def linkable_events(programme: Programme) -> list[Any]:
-    """The calendar events a cohort of ``programme`` may be linked to: those its network
-    organises (trainings first, then by date)."""
+def linkable_events(programme: Programme, user: Any, leader: Any | None = None) -> list[Any]:
+    """The calendar events ``user`` may link a cohort of ``programme`` to: those its network
+    organises that they (and ``leader``, the trainer leading a cascade cohort) see in their
+    own right (``policy.can_link_event_to_cohort``); trainings first, then by date."""
     from network.models.calendar import Event, event_networks
 
     events = db.session.scalars(
@@ -497,7 +505,8 @@ def linkable_events(programme: Programme) -> list[Any]:
         .where(event_networks.c.network_id == programme.network_id)
         .order_by(Event.starts_at)
     )
-    return sorted(events, key=lambda e: e.kind != "training")
+    linkable = [e for e in events if policy.can_link_event_to_cohort(user, programme, e, leader)]
+    return sorted(linkable, key=lambda e: e.kind != "training")
 
 
 def cohort_event(cohort: Cohort, user: Any) -> Any:

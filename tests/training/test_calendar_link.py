@@ -51,7 +51,8 @@ def test_a_cohort_links_to_an_event_of_its_network(course, sessions, db):
     assert training.cohort_event(course.cohort, course.trainee) == sessions["ours"]
     assert training.cohort_event(course.other_cohort, course.other_trainer) is None
     assert training.cohorts_of_event(sessions["ours"].id, course.trainer) == [course.cohort]
-    assert [e.id for e in training.linkable_events(course.programme)] == [sessions["ours"].id]
+    linkable = training.linkable_events(course.programme, course.coordinator)
+    assert [e.id for e in linkable] == [sessions["ours"].id]
 
 
 def test_an_event_of_another_network_is_refused_and_nothing_changes(course, sessions, db):
