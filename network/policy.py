@@ -216,6 +216,15 @@ def can_be_added_to_channel(user: Any, channel: Channel) -> bool:
     return channel.kind in {"case", "direct", "consultation"}
 
 
+def can_delete_message(user: Any, message: Any) -> bool:
+    """Its author or the channel's managers, while the channel is not archived: an
+    archived channel (an ended consultation's transcript, a closed working group) is a
+    record, and stays as it was."""
+    if not is_signed_in(user) or message.channel.archived_at is not None:
+        return False
+    return message.author_id == user.id or can_manage_channel(user, message.channel)
+
+
 def can_view_receipts(user: Any, message: Any) -> bool:
     """Certified receipts of a case-channel message: its sender."""
     return (

@@ -1324,12 +1324,8 @@ def can_edit(user: Any, message: Message) -> bool:
 
 
 def can_delete(user: Any, message: Message) -> bool:
-    """The author, or whoever manages the channel."""
-    return (
-        policy.is_signed_in(user)
-        and not message.is_deleted
-        and (message.author_id == user.id or policy.can_manage_channel(user, message.channel))
-    )
+    """A message not yet deleted that the policy lets ``user`` delete."""
+    return not message.is_deleted and policy.can_delete_message(user, message)
 
 
 def edit_message(message_id: Any, user: Any, body: Any) -> Message:
@@ -1363,7 +1359,9 @@ def delete_message(message_id: Any, user: Any) -> Message:
     """Delete a message: a tombstone stays in the sequence; its text, files, history and
     the notifications about it go. Raises ``NotFound``, ``Forbidden``."""
     message = get_message(message_id, user)
-    if message.author_id != user.id and not policy.can_manage_channel(user, message.channel):
+    if not policy.can_delete_message(user, message):
+        if message.channel.archived_at is not None:
+            raise Forbidden(_("This channel is archived."))
         raise Forbidden(_("Only the author or the channel's manager can delete a message."))
     if not message.is_deleted:
         message.body_encrypted = message.html_encrypted = None

@@ -19,6 +19,8 @@
   const isCase = data.channelKind === "case";
   let canWrite = data.canWrite === "true";
   const canManage = data.canManage === "true";
+  // An archived channel is a record: nothing in it is edited or deleted any more.
+  let archived = data.archived === "true";
   const list = section.querySelector(".messages");
   const typingLine = section.querySelector(".typing");
   const stateLine = section.querySelector(".connection-state");
@@ -163,7 +165,7 @@
       }
     }
     if (own && canWrite) line.append(link(url(`/messages/${message.id}/edit`), data.labelEdit, "js-edit"), " ");
-    if (own || canManage) line.append(link(url(`/messages/${message.id}/delete`), data.labelDelete, "js-delete danger"), " ");
+    if ((own || canManage) && !archived) line.append(link(url(`/messages/${message.id}/delete`), data.labelDelete, "js-delete danger"), " ");
     if (own && isCase) {
       const summary = receiptsById.get(message.id) || { delivered: 0, read: 0, members: "…" };
       line.append(link(url(`/messages/${message.id}/receipts`), fill(data.labelReceipts, summary), "receipts-link js-receipts"));
@@ -417,6 +419,7 @@
     socket.on("channel_updated", (event) => {
       if (event.channel_id !== channelId || !event.archived) return;
       canWrite = false;
+      archived = true;
       document.getElementById("composer")?.remove();
       stateLine.textContent = data.labelArchived;
     });

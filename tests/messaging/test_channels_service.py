@@ -357,6 +357,22 @@ def test_only_the_author_edits_and_the_author_or_a_manager_deletes(room, topic, 
     assert db.session.get(type(message), message.id).is_deleted
 
 
+def test_nothing_in_an_archived_channel_is_deleted_by_its_author_or_its_manager(
+    room, topic, db, client, login
+):
+    """An archived channel is a record (an ended consultation's transcript, a closed
+    working group): its messages stay, and its page offers no Delete."""
+    message = _say(room.coordinator, topic, "Agreed: transfer on Monday")
+    messaging.archive_channel(topic.id, room.contact_point)
+    for person in (room.coordinator, room.contact_point):  # the author; the owner
+        with pytest.raises(Forbidden):
+            messaging.delete_message(message.id, person)
+    assert not db.session.get(type(message), message.id).is_deleted
+    page = login(client, room.coordinator).get(f"/channels/{topic.id}").get_data(as_text=True)
+    assert "Agreed: transfer on Monday" in page
+    assert f"/messages/{message.id}/delete" not in page
+
+
 # --- Certified receipts ---------------------------------------------------------------------
 
 
