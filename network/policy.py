@@ -320,6 +320,12 @@ def can_manage_event(user: Any, event: Any) -> bool:
     return any(role_in(user, network) in EVENT_ORGANISERS for network in event.networks)
 
 
+def can_link_consultation_to_event(user: Any, event: Any) -> bool:
+    """Tie a live consultation room to the event (its room, ``calendar_event_id``): the
+    event's organisers only, so that nobody else takes the room of their event."""
+    return can_manage_event(user, event)
+
+
 def can_view_event(user: Any, event: Any) -> bool:
     if can_manage_event(user, event):
         return True

@@ -943,7 +943,7 @@ def open_consultation_room(user: Any, event: Event) -> Any:
     call returns the room made by the first. Raises ``Forbidden`` or ``ValidationError``."""
     from network.services import consultations
 
-    if not policy.can_manage_event(user, event):
+    if not policy.can_link_consultation_to_event(user, event):
         raise Forbidden()
     if event.kind != EventKind.BILATERAL_CONSULTATION.value:
         raise ValidationError(_("Only a bilateral consultation has a consultation room."))

@@ -259,7 +259,6 @@ def test_a_scheduled_room_knocks_when_it_opens(app, login, desk):
         "At ten",
         [desk.member.id],
         case_id=desk.case.id,
-        calendar_event_id=7,
         scheduled_at=utcnow() + timedelta(minutes=5),
     )
     assert consultations.open_due() == 0
