@@ -195,6 +195,22 @@ def can_manage_channel(user: Any, channel: Channel) -> bool:
     return False
 
 
+def can_manage_channel_members(user: Any, channel: Channel) -> bool:
+    """Add and remove members and hand ownership over through the channel's own operations
+    (pages, API): whoever manages the channel, except for a consultation room's channel,
+    which nobody changes that way. People come into a room only through the consultation's
+    invitations (``can_be_invited_to_consultation``: for a case's room, the case's
+    members), and leave it through the consultation, so that a moderator cannot let
+    someone outside the case read its room."""
+    return channel.kind != "consultation" and can_manage_channel(user, channel)
+
+
+def can_leave_channel(user: Any, channel: Channel) -> bool:
+    """Leave a channel oneself: its members, except in a consultation room, whose people
+    the consultation keeps (see ``can_manage_channel_members``)."""
+    return channel.kind != "consultation" and is_channel_member(user, channel)
+
+
 def can_create_topic_channel(user: Any, network: Network) -> bool:
     """A working group of a network: opened by its contact points, coordinators and
     secretariats (observers read only)."""
@@ -207,13 +223,14 @@ def can_start_direct_conversation(user: Any) -> bool:
 
 
 def can_be_added_to_channel(user: Any, channel: Channel) -> bool:
-    """Who may be made a member: topic channels take members of their network; case,
-    direct and consultation channels take anyone with an active account."""
+    """Who may be made a member: topic channels take members of their network; case and
+    direct channels take anyone with an active account. Consultation rooms take nobody
+    this way (``can_be_invited_to_consultation`` decides who comes in)."""
     if not is_signed_in(user):
         return False
     if channel.kind == "topic" and channel.network is not None:
         return role_in(user, channel.network) is not None
-    return channel.kind in {"case", "direct", "consultation"}
+    return channel.kind in {"case", "direct"}
 
 
 def can_delete_message(user: Any, message: Any) -> bool:
@@ -317,6 +334,12 @@ def can_manage_event(user: Any, event: Any) -> bool:
     if is_admin(user):
         return True
     return any(role_in(user, network) in EVENT_ORGANISERS for network in event.networks)
+
+
+def can_link_consultation_to_event(user: Any, event: Any) -> bool:
+    """Tie a live consultation room to the event (its room, ``calendar_event_id``): the
+    event's organisers only, so that nobody else takes the room of their event."""
+    return can_manage_event(user, event)
 
 
 def can_view_event(user: Any, event: Any) -> bool:

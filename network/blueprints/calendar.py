@@ -314,7 +314,7 @@ def _render_event(event: Event, errors: dict[str, str] | None = None, code: int 
         ),
         rsvp_choices=cal.choices(cal.RSVP_LABELS),
         mode_choices=cal.choices(cal.MODE_LABELS),
-        candidates=cal.invite_candidates(event) if manage else [],
+        candidates=cal.invite_candidates(event, current_user) if manage else [],
     ), code
 
 

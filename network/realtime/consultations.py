@@ -25,10 +25,8 @@ import logging
 from typing import Any
 
 from flask import request
-from flask_babel import gettext as _
 from flask_socketio import emit, join_room, leave_room
 
-from network.errors import NotFound
 from network.extensions import db, socketio
 from network.realtime import handler, run_every, socket_user
 from network.realtime.messaging import CATCH_UP_LIMIT
@@ -122,9 +120,8 @@ def register() -> None:
 
     @handler("signal")
     def signal(user: Any, data: dict[str, Any]) -> dict[str, Any]:
-        consultation = consultations.find(data.get("consultation_id"))
-        if consultation is None:
-            raise NotFound(_("No such consultation."))
+        # A room the person may not read answers like a missing one (ids are not probed).
+        consultation = consultations.get_consultation(data.get("consultation_id"), user)
         to, payload = consultations.check_signal(data)
         targets = consultations.signal_targets(consultation, user, request.sid, to)
         relayed = {"consultation_id": consultation.id, "from": user.id, "data": payload}

@@ -57,7 +57,7 @@ from network.models.calendar import (
 from network.models.directory import Network
 from network.models.people import User
 from network.security import DATABASE_INT_MAX
-from network.services import attachments, audit
+from network.services import attachments, audit, messaging
 
 log = logging.getLogger(__name__)
 
@@ -844,33 +844,44 @@ def organisation_of_work(event: Event) -> list[tuple[date, list[WorkRow]]]:
 # --- Invitations and registrations ------------------------------------------------------------
 
 
-def invite_candidates(event: Event) -> list[User]:
-    """Members of the organising networks, by name."""
+def invite_candidates(event: Event, user: Any) -> list[User]:
+    """Members of the organising networks whom ``user`` may invite (``invite``), by name."""
     ids = [n.id for n in event.networks]
     from network.models.people import Membership
 
     query = (
-        select(User)
+        messaging.reachable_people_query(user)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.network_id.in_(ids), User.is_active_account.is_(True))
+        .where(Membership.network_id.in_(ids))
         .distinct()
     )
     return sorted(db.session.scalars(query), key=lambda u: i18n.fold(u.name))
 
 
 def invite(user: Any, event: Event, user_ids: Iterable[Any]) -> list[Invitation]:
-    """Invite people (any active account); already invited ones are skipped."""
+    """Invite people; already invited ones are skipped. Only people the organiser can
+    reach, as for a direct conversation or a case (``messaging.reachable_people_query``:
+    active accounts who share a network with them or are listed in a directory they
+    read): an invitation shows the invited people's names and addresses to the organiser
+    (participants, .ics), so any other id refuses the whole invitation, with the same
+    answer whether the account is missing, inactive or out of reach. Raises
+    ``Forbidden`` or ``ValidationError``."""
     if not policy.can_manage_event(user, event):
         raise Forbidden()
     try:
         wanted = {int(i) for i in user_ids}
     except (TypeError, ValueError) as exc:
         raise ValidationError(fields={"users": _("Choose people to invite.")}) from exc
+    if not wanted:
+        raise ValidationError(fields={"users": _("Choose people to invite.")})
+    refused = ValidationError(fields={"users": _("Some of the people chosen cannot be invited.")})
     if any(not 0 < i <= DATABASE_INT_MAX for i in wanted):  # no such id; the driver would fail
-        raise ValidationError(fields={"users": _("Choose people to invite.")})
-    people = list(db.session.scalars(select(User).where(User.id.in_(wanted or {-1}))))
-    if not people or len(people) != len(wanted):
-        raise ValidationError(fields={"users": _("Choose people to invite.")})
+        raise refused
+    people = list(
+        db.session.scalars(messaging.reachable_people_query(user).where(User.id.in_(wanted)))
+    )
+    if len(people) != len(wanted):
+        raise refused
     already = {i.user_id for i in event.invitations}
     added = [
         Invitation(event=event, user_id=p.id, invited_by_id=user.id)
@@ -943,7 +954,7 @@ def open_consultation_room(user: Any, event: Event) -> Any:
     call returns the room made by the first. Raises ``Forbidden`` or ``ValidationError``."""
     from network.services import consultations
 
-    if not policy.can_manage_event(user, event):
+    if not policy.can_link_consultation_to_event(user, event):
         raise Forbidden()
     if event.kind != EventKind.BILATERAL_CONSULTATION.value:
         raise ValidationError(_("Only a bilateral consultation has a consultation room."))

@@ -52,7 +52,7 @@ from network.models.consultations import (
 from network.models.messaging import Channel, ChannelKind, ChannelMember, Message
 from network.models.people import User
 from network.security import is_database_int
-from network.services import audit, mail, messaging
+from network.services import audit, calendar, mail, messaging
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +403,17 @@ def people_to_start_with(actor: Any, origin: Channel) -> list[User]:
     return sorted(people.values(), key=lambda u: (i18n.fold(u.name), u.id))
 
 
+def _check_event_link(actor: Any, calendar_event_id: Any) -> None:
+    """The room may be tied to this calendar event: only its organisers do that (else
+    anyone could take the room of someone else's event). An event the actor may not see
+    answers like a missing one. Raises ``ValidationError``, ``NotFound`` or ``Forbidden``."""
+    if not is_database_int(calendar_event_id):
+        raise ValidationError(fields={"calendar_event_id": _("An event id is a whole number.")})
+    event = calendar.get_event(calendar_event_id, actor)
+    if not policy.can_link_consultation_to_event(actor, event):
+        raise Forbidden()
+
+
 def create_consultation(
     actor: Any,
     title: Any,
@@ -421,8 +432,8 @@ def create_consultation(
     (``origin_channel_id``): the actor writes there and invites its members. Otherwise
     anyone who may start conversations invites people they can reach. A consultation with
     a ``scheduled_at`` in the future opens then (a calendar event's room: pass its
-    ``calendar_event_id``); ``notify=False`` knocks nobody (demo data). Raises
-    ``ValidationError``, ``Forbidden`` or ``NotFound``.
+    ``calendar_event_id``, of an event the actor organises); ``notify=False`` knocks
+    nobody (demo data). Raises ``ValidationError``, ``Forbidden`` or ``NotFound``.
     """
     from network.services import cases
 
@@ -443,8 +454,8 @@ def create_consultation(
             )
     elif not policy.can_start_consultation(actor):
         raise Forbidden(_("You may not start consultations."))
-    if calendar_event_id is not None and (not is_database_int(calendar_event_id)):
-        raise ValidationError(fields={"calendar_event_id": _("An event id is a whole number.")})
+    if calendar_event_id is not None:
+        _check_event_link(actor, calendar_event_id)
     errors: dict[str, str] = {}
     title = title.strip() if isinstance(title, str) else ""
     if not title or len(title) > MAX_TITLE:

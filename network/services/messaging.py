@@ -456,7 +456,9 @@ def addable_people(channel: Channel, actor: Any) -> list[User]:
     """Whom ``actor`` may add to ``channel`` now (empty when they may not manage it):
     for a topic channel the members of its network, otherwise the people the actor can
     reach; never someone already in it."""
-    if channel.kind == ChannelKind.NETWORK.value or not policy.can_manage_channel(actor, channel):
+    if channel.kind == ChannelKind.NETWORK.value or not policy.can_manage_channel_members(
+        actor, channel
+    ):
         return []
     present = {m.user_id for m in channel.members}
     if channel.kind == ChannelKind.TOPIC.value and channel.network is not None:
@@ -473,6 +475,17 @@ def _managed(channel_id: Any, actor: Any) -> Channel:
     return channel
 
 
+def _members_managed(channel_id: Any, actor: Any) -> Channel:
+    """A channel whose members ``actor`` may change here; a consultation room's people
+    change only through the consultation (``services/consultations.py``)."""
+    channel = get_channel(channel_id, actor)
+    if not policy.can_manage_channel_members(actor, channel):
+        if channel.kind == ChannelKind.CONSULTATION.value:
+            raise Forbidden(_("People join a consultation room through its invitations."))
+        raise Forbidden(_("Only the channel's owners and coordinators manage its members."))
+    return channel
+
+
 def _explicit(channel: Channel) -> None:
     if channel.kind == ChannelKind.NETWORK.value:
         raise ValidationError(
@@ -483,11 +496,11 @@ def _explicit(channel: Channel) -> None:
 def add_members(channel_id: Any, actor: Any, user_ids: Any) -> list[User]:
     """Add people to a channel; each addition is audited and the person is told.
 
-    Raises ``Forbidden`` (the actor does not manage the channel), ``ValidationError``
-    (a network channel, nobody chosen, or someone the policy does not admit or the actor
-    cannot reach).
+    Raises ``Forbidden`` (the actor does not manage the channel's members; nobody does
+    for a consultation room), ``ValidationError`` (a network channel, nobody chosen, or
+    someone the policy does not admit or the actor cannot reach).
     """
-    channel = _managed(channel_id, actor)
+    channel = _members_managed(channel_id, actor)
     _explicit(channel)
     if channel.archived_at is not None:
         raise ValidationError(_("This channel is archived."))
@@ -538,13 +551,13 @@ def remove_member(channel_id: Any, actor: Any, user_id: Any) -> None:
     on every server process, and are told with ``channel_removed``; a later join, send
     or read is refused. Removing oneself is leaving (``leave_channel``).
 
-    Raises ``Forbidden``, ``NotFound`` or ``ValidationError`` (a network channel; the
-    last owner).
+    Raises ``Forbidden`` (also for a consultation room), ``NotFound`` or
+    ``ValidationError`` (a network channel; the last owner).
     """
     if user_id == getattr(actor, "id", None):
         leave_channel(channel_id, actor)
         return
-    channel = _managed(channel_id, actor)
+    channel = _members_managed(channel_id, actor)
     _explicit(channel)
     if not is_database_int(user_id):
         raise ValidationError(fields={"user_id": _("Choose a member.")})
@@ -555,16 +568,21 @@ def remove_member(channel_id: Any, actor: Any, user_id: Any) -> None:
 def leave_channel(channel_id: Any, actor: Any) -> None:
     """Leave a channel. Not a network channel (membership of the network decides); the
     last owner hands over first (``set_owner``), unless nobody else is left, in which
-    case the channel is archived."""
+    case the channel is archived. Not a consultation room either (``Forbidden``): the
+    consultation keeps its people."""
     channel = get_channel(channel_id, actor)
     _explicit(channel)
+    if not policy.can_leave_channel(actor, channel):
+        if channel.kind == ChannelKind.CONSULTATION.value:
+            raise Forbidden(_("People join a consultation room through its invitations."))
+        raise NotFound(_("This person is not a member of the channel."))
     _drop(channel, actor, actor.id, "channel.member_leave")
     log.info("user %s left channel %s", actor.id, channel.id)
 
 
 def set_owner(channel_id: Any, actor: Any, user_id: Any, is_owner: bool = True) -> None:
     """Make a member an owner (hand over), or no longer one; a channel keeps one."""
-    channel = _managed(channel_id, actor)
+    channel = _members_managed(channel_id, actor)
     _explicit(channel)
     member = next((m for m in channel.members if m.user_id == user_id), None)
     if member is None:

@@ -53,3 +53,13 @@ def make_event(people) -> Callable[..., Event]:
         return cal.create_event(user or people.coordinator, event_data(**overrides))
 
     return factory
+
+
+@pytest.fixture
+def listed_outsider(people, make_contact_point, db) -> Any:
+    """The IberRed contact point, listed in WACAP's directory: WACAP's organisers can reach
+    (and so invite) them, though they are no member of WACAP."""
+    entry = make_contact_point(networks=["wacap"])
+    entry.user_id = people.outsider.id
+    db.session.commit()
+    return people.outsider

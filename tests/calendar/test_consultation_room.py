@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from network.errors import Forbidden, ValidationError
+from network.services import accounts, consultations
 from network.services import calendar as cal
-from network.services import consultations
 from tests.conftest import csrf_token
 
 
@@ -62,3 +62,37 @@ def test_the_event_page_leads_to_the_room(people, bilateral, client, login, db):
     client.post("/logout", data={"csrf_token": csrf_token(client, page)})
     login(client, people.member)
     assert f"/consultations/{room.id}" in client.get(page).get_data(as_text=True)
+
+
+def _api_room(client, user, event_id, participant):  # type: ignore[no-untyped-def]
+    _token, plain = accounts.create_token(user, "consultations")
+    return client.post(
+        "/api/v1/consultations",
+        json={
+            "title": "Bilateral consultation Senegal-Ghana",
+            "participants": [participant.id],
+            "calendar_event_id": event_id,
+        },
+        headers={"Authorization": f"Bearer {plain}"},
+    )
+
+
+def test_nobody_takes_the_room_of_an_event_they_cannot_see(people, bilateral, client, db):
+    """An IberRed contact point cannot tie their own room to WACAP's invitation-only event:
+    the event answers as if it did not exist, and the organiser's room stays theirs."""
+    hidden = _api_room(client, people.outsider, bilateral.id, people.other_coordinator)
+    missing = _api_room(client, people.outsider, bilateral.id + 1000, people.other_coordinator)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.get_json() == missing.get_json()
+    assert cal.consultation_of(bilateral) is None
+    room = cal.open_consultation_room(people.coordinator, bilateral)
+    assert room.moderator_id == people.coordinator.id
+
+
+def test_only_the_organisers_tie_a_room_to_an_event_they_see(people, bilateral, client, db):
+    refused = _api_room(client, people.member, bilateral.id, people.coordinator)
+    assert refused.status_code == 403
+    assert cal.consultation_of(bilateral) is None
+    made = _api_room(client, people.coordinator, bilateral.id, people.member)
+    assert made.status_code == 201
+    assert cal.consultation_of(bilateral).id == made.get_json()["id"]

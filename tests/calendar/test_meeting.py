@@ -13,6 +13,7 @@ from network.errors import Forbidden, TooLarge, ValidationError
 from network.models.calendar import EventDocumentFile
 from network.services import attachments
 from network.services import calendar as cal
+from tests.calendar.conftest import event_data
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -147,6 +148,43 @@ def test_registration_closed_after_deadline_or_when_not_open(db, people, make_ev
     cal.cancel_event(people.coordinator, past)
     with pytest.raises(ValidationError, match="cancelled"):
         cal.register(people.observer, past, {"country": "SN"})
+
+
+def test_an_organiser_invites_only_active_people_they_can_reach(db, people, make_event, make_user):
+    """Invitations show names and addresses to the organiser: an account out of their
+    reach, inactive or missing is refused alike, and nothing of the invitation is kept."""
+    event = make_event(visibility="invited", status="draft")
+    gone = make_user("contact_point", people.wacap)
+    gone.is_active_account = False
+    db.session.commit()
+    refused = []
+    for wanted in (people.outsider.id, gone.id, 999_999, 2**40):
+        with pytest.raises(ValidationError) as caught:
+            cal.invite(people.coordinator, event, [people.member.id, wanted])
+        refused.append(caught.value.fields)
+    assert refused == [{"users": "Some of the people chosen cannot be invited."}] * 4
+    db.session.expire_all()
+    assert event.invitations == []
+    cal.invite(people.coordinator, event, [people.member.id, people.observer.id])
+    assert {i.user_id for i in event.invitations} == {people.member.id, people.observer.id}
+
+
+def test_a_directory_listing_makes_someone_of_another_network_invitable(
+    db, people, make_event, listed_outsider
+):
+    event = make_event(visibility="invited")
+    assert people.outsider not in cal.invite_candidates(event, people.coordinator)
+    cal.invite(people.coordinator, event, [listed_outsider.id])
+    assert [i.user_id for i in event.invitations] == [listed_outsider.id]
+
+
+def test_the_invitation_list_offers_only_people_the_organiser_can_reach(db, people, make_user):
+    admin = make_user(admin=True)
+    joint = cal.create_event(admin, event_data(networks=["wacap", "iberred"]))
+    offered = set(cal.invite_candidates(joint, people.coordinator))
+    assert people.member in offered
+    assert not offered & {people.outsider, people.other_coordinator}
+    assert {people.outsider, people.other_coordinator} <= set(cal.invite_candidates(joint, admin))
 
 
 def test_in_person_only_event_refuses_remote_attendance(db, people, make_event):

@@ -200,3 +200,23 @@ def test_feed_settings_regenerate_revoke(client, login, people, make_event):
     assert client.get(path).status_code == 404  # the old address no longer works
     client.post("/calendar/settings", data={"action": "revoke", "csrf_token": token})
     assert cal.profile_of(people.member).feed_secret_hash is None
+
+
+def test_no_one_out_of_reach_appears_in_an_organisers_event(client, login, people):
+    """An IberRed coordinator cannot harvest a WACAP member's name and address by
+    inviting their account id to an event of their own (participants, .ics)."""
+    event = cal.create_event(
+        people.other_coordinator,
+        event_data(networks=["iberred"], visibility="invited", status="draft"),
+    )
+    login(client, people.other_coordinator)
+    page = f"/calendar/events/{event.id}"
+    response = client.post(
+        f"{page}/invitations",
+        data={"csrf_token": csrf_token(client, page), "users": [str(people.member.id)]},
+    )
+    assert response.status_code == 422
+    assert "Some of the people chosen cannot be invited." in _html(response)
+    ics = client.get(f"{page}.ics").get_data(as_text=True).replace("\r\n ", "")
+    assert people.member.email not in ics
+    assert people.member.name not in ics

@@ -33,7 +33,7 @@ def test_only_organisers_manage_even_a_public_event(db, people, make_event):
         assert not policy.can_manage_event(user, event)
 
 
-def test_an_invited_outsider_sees_an_invitation_only_event(db, people, make_event):
+def test_an_invited_outsider_sees_an_invitation_only_event(db, people, make_event, listed_outsider):
     event = make_event(visibility="invited")
     assert not policy.can_view_event(people.outsider, event)
     cal.invite(people.coordinator, event, [people.outsider.id])

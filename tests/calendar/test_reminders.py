@@ -101,7 +101,9 @@ def test_a_reminder_is_written_in_the_recipients_language(app, db, smtp, people,
     assert "décembre" in body or "janvier" in body or "temps universel coordonné" in body
 
 
-def test_an_invitation_is_mailed_in_the_invitees_language(app, db, smtp, people, make_event):
+def test_an_invitation_is_mailed_in_the_invitees_language(
+    app, db, smtp, people, make_event, listed_outsider
+):
     event = make_event(title="Working group on e-evidence", visibility="invited")
     people.outsider.locale = "fr"
     db.session.commit()

@@ -101,3 +101,14 @@ def test_leaving_the_case_takes_every_right_away(people, desk):
     for name in ("admitted", "invited", "case_member"):
         messaging.remove_member(desk.case.channel_id, desk.owner, who[name].id)
         assert _answers(room, who[name]) == (0, 0, 0, 0, 0), name
+
+
+def test_nobody_changes_the_room_channel_through_the_channel_operations(people):
+    """The room's people come and go only through the consultation (invite, admit,
+    remove): the generic channel operations refuse everyone, the moderator included."""
+    room, who = people
+    for name, person in who.items():
+        assert not policy.can_manage_channel_members(person, room.channel), name
+        assert not policy.can_leave_channel(person, room.channel), name
+        assert not policy.can_be_added_to_channel(person, room.channel), name
+    assert policy.can_manage_channel(who["moderator"], room.channel)  # archive, retention

@@ -171,3 +171,58 @@ def test_the_api_takes_a_start_time(client, desk):
     got = client.get(f"/api/v1/consultations/{made.get_json()['id']}", headers=headers).get_json()
     assert got["status"] == "scheduled"
     assert got["scheduled_at"] == "2099-01-01T08:00:00+00:00"
+
+
+def test_the_moderator_cannot_add_someone_outside_the_case_through_the_channel_api(client, desk):
+    room = consultations.create_consultation(
+        desk.owner, "Extradition of K: live", [desk.member.id], case_id=desk.case.id
+    )
+    messaging.post_message(room.channel_id, desk.owner, "K is at the border post", client_id())
+    added = client.post(
+        f"/api/v1/channels/{room.channel_id}/members",
+        json={"user_ids": [desk.bystander.id]},
+        headers=bearer(desk.owner),
+    )
+    assert added.status_code == 403
+    assert added.get_json()["error"]["message"] == (
+        "People join a consultation room through its invitations."
+    )
+    db.session.expire_all()
+    assert room.channel.member_for(desk.bystander.id) is None
+    read = client.get(
+        f"/api/v1/channels/{room.channel_id}/messages", headers=bearer(desk.bystander)
+    )
+    assert read.status_code == 404
+    assert "border post" not in read.get_data(as_text=True)
+
+
+def test_the_room_channel_keeps_its_people_against_the_channel_api(client, desk):
+    """Even a member of the case is not added, nor an admitted person removed, nor does
+    one leave, except through the consultation itself."""
+    room = consultations.create_consultation(
+        desk.owner, "Live", [desk.member.id], case_id=desk.case.id
+    )
+    consultations.admit(room.id, desk.owner, desk.member.id)
+    base = f"/api/v1/channels/{room.channel_id}/members"
+    removed = client.delete(f"{base}/{desk.member.id}", headers=bearer(desk.owner))
+    left = client.delete(f"{base}/{desk.member.id}", headers=bearer(desk.member))
+    assert (removed.status_code, left.status_code) == (403, 403)
+    db.session.expire_all()
+    assert room.channel.member_for(desk.member.id) is not None
+    consultations.remove(room.id, desk.owner, desk.member.id)
+    again = client.post(base, json={"user_ids": [desk.member.id]}, headers=bearer(desk.owner))
+    assert again.status_code == 403
+    db.session.expire_all()
+    assert room.channel.member_for(desk.member.id) is None
+
+
+def test_the_room_channel_members_page_offers_no_channel_membership_actions(client, login, desk):
+    room = consultations.create_consultation(
+        desk.owner, "Live", [desk.member.id], case_id=desk.case.id
+    )
+    consultations.admit(room.id, desk.owner, desk.member.id)
+    login(client, desk.owner)
+    page = client.get(f"/channels/{room.channel_id}/members").get_data(as_text=True)
+    assert "Add people" not in page
+    assert f"/channels/{room.channel_id}/members/{desk.member.id}/remove" not in page
+    assert f"/channels/{room.channel_id}/leave" not in page

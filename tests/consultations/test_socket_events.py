@@ -153,6 +153,18 @@ def test_signals_go_only_to_admitted_members_in_the_room(app, login, desk, room)
     assert _events(b, "signal") == []
 
 
+def test_a_signal_to_a_room_one_may_not_read_answers_like_a_missing_room(app, login, desk, room):
+    """Nobody tells which consultation ids exist by signalling them."""
+    outsider = _socket(app, login, desk.outsider)
+    data = {"to": desk.owner.id, "data": {"type": "ready"}}
+    existing = _call(outsider, "signal", consultation_id=room.id, **data)
+    missing = _call(outsider, "signal", consultation_id=room.id + 1000, **data)
+    assert existing == missing
+    assert existing["error"]["code"] == "not_found"
+    joined = _call(outsider, "consultation_join", consultation_id=room.id)
+    assert joined["error"] == existing["error"]
+
+
 def test_removed_and_ended(app, login, desk, room):
     consultations.admit(room.id, desk.owner, desk.member.id)
     a = _socket(app, login, desk.owner)
@@ -247,7 +259,6 @@ def test_a_scheduled_room_knocks_when_it_opens(app, login, desk):
         "At ten",
         [desk.member.id],
         case_id=desk.case.id,
-        calendar_event_id=7,
         scheduled_at=utcnow() + timedelta(minutes=5),
     )
     assert consultations.open_due() == 0

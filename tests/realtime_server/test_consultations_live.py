@@ -426,7 +426,6 @@ def test_a_scheduled_room_opens_at_its_start_and_knocks(consult_server, members)
             "title": "Scheduled hearing",
             "participants": [guest_id],
             "case_id": case["id"],
-            "calendar_event_id": 99,
             "scheduled_at": start.isoformat(),
         },
     )

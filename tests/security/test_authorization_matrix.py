@@ -327,7 +327,7 @@ EXPECTED: dict[str, str] = {
     "socket read":                               "off   404   404   ok    404   404   ok    404",
     "socket received":                           "off   404   404   ok    404   404   ok    404",
     "socket send":                               "off   404   404   ok    404   404   ok    404",
-    "socket signal":                             "off   403   403   403   403   403   403   403",
+    "socket signal":                             "off   404   404   403   404   404   403   404",
     "socket typing":                             "off   404   404   ok    404   404   ok    404",
     "socket watch":                              "off   ok    ok    okc   ok    ok    okc   ok",
 }
