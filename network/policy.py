@@ -205,6 +205,13 @@ def can_manage_channel_members(user: Any, channel: Channel) -> bool:
     return channel.kind != "consultation" and can_manage_channel(user, channel)
 
 
+def can_archive_channel(user: Any, channel: Channel) -> bool:
+    """Archive a channel or open it again: whoever manages it, except a consultation
+    room's channel, which the consultation archives when it ends; opening it again would
+    let an ended room's transcript be changed."""
+    return channel.kind != "consultation" and can_manage_channel(user, channel)
+
+
 def can_leave_channel(user: Any, channel: Channel) -> bool:
     """Leave a channel oneself: its members, except in a consultation room, whose people
     the consultation keeps (see ``can_manage_channel_members``)."""

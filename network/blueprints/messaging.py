@@ -384,6 +384,7 @@ def _members_page(channel: Channel, add_form: AddPeopleForm | None = None, statu
         members=messaging.channel_members(channel, current_user),
         can_manage=can_manage,
         can_manage_members=policy.can_manage_channel_members(current_user, channel),
+        can_archive=policy.can_archive_channel(current_user, channel),
         can_leave=policy.can_leave_channel(current_user, channel),
         explicit=explicit,
         add_form=add_form,

@@ -601,8 +601,11 @@ def set_owner(channel_id: Any, actor: Any, user_id: Any, is_owner: bool = True) 
 
 
 def archive_channel(channel_id: Any, actor: Any, archived: bool = True) -> Channel:
-    """Archive a channel (read-only for everyone) or bring it back."""
+    """Archive a channel (read-only for everyone) or bring it back; raises ``Forbidden``
+    for a consultation room's channel (the consultation archives it when it ends)."""
     channel = _managed(channel_id, actor)
+    if not policy.can_archive_channel(actor, channel):
+        raise Forbidden()
     if (channel.archived_at is not None) != archived:
         channel.archived_at = utcnow() if archived else None
         audit.record_channel_event(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from network.errors import Forbidden
 from network.extensions import db
 from network.models.consultations import Consultation
 from network.services import consultations, messaging
@@ -226,3 +227,25 @@ def test_the_room_channel_members_page_offers_no_channel_membership_actions(clie
     assert "Add people" not in page
     assert f"/channels/{room.channel_id}/members/{desk.member.id}/remove" not in page
     assert f"/channels/{room.channel_id}/leave" not in page
+
+
+def test_an_ended_rooms_transcript_cannot_be_opened_again_through_the_channel(client, login, desk):
+    """Ending archives the room's channel; its moderator cannot open it again through the
+    channel's own archive action (and then change the transcript), nor archive a live
+    room's channel that way, and the members page does not offer it."""
+    room = consultations.create_consultation(
+        desk.owner, "Live", [desk.member.id], case_id=desk.case.id
+    )
+    consultations.end(room.id, desk.owner)
+    login(client, desk.owner)
+    token = csrf_token(client, f"/channels/{room.channel_id}/members")
+    page = client.get(f"/channels/{room.channel_id}/members").get_data(as_text=True)
+    assert f"/channels/{room.channel_id}/archive" not in page
+    answer = client.post(
+        f"/channels/{room.channel_id}/archive", data={"archived": "0", "csrf_token": token}
+    )
+    assert answer.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Consultation, room.id).channel.archived_at is not None
+    with pytest.raises(Forbidden):
+        messaging.archive_channel(room.channel_id, desk.owner, archived=False)
