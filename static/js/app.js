@@ -32,6 +32,9 @@ document.addEventListener("DOMContentLoaded", () => {
     filter.placeholder = select.dataset.filterPlaceholder;
     filter.setAttribute("aria-label", `${select.dataset.filterPlaceholder}: ${select.labels[0]?.textContent || ""}`);
     select.before(filter);
+    // The field's hint mentions the filter box only now that there is one.
+    const hint = select.closest(".field")?.querySelector(".hint[data-filter-hint]");
+    if (hint) hint.textContent = hint.dataset.filterHint;
     const chosen = document.createElement("p");
     chosen.className = "hint multi-chosen";
     chosen.setAttribute("aria-live", "polite");

@@ -22,7 +22,8 @@
         responsive: true,
         animation: false,
         scales: {
-          y: { beginAtZero: true, position: "left" },
+          // Counts of states: whole numbers only, not 0.1 … 1.0 when the largest is 1.
+          y: { beginAtZero: true, position: "left", ticks: { precision: 0 } },
           share: { beginAtZero: true, max: 100, position: "right", grid: { drawOnChartArea: false } }
         }
       }
