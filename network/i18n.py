@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -14,12 +15,14 @@ from babel import Locale
 from babel import dates as babel_dates
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
+from babel.lists import format_list as babel_format_list
 from babel.numbers import format_decimal
 from babel.numbers import format_percent as babel_format_percent
 from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 
 def offered_languages(wanted: Iterable[str], translations: Path, default: str = "en") -> list[str]:
@@ -70,6 +73,35 @@ def format_file_size(size: int, locale: str | None = None) -> str:
         if size >= factor:
             return format_unit(size / factor, unit, length="short", format="#,##0.#", locale=loc)
     return format_unit(size, "digital-byte", length="short", locale=loc)
+
+
+_LIST_SLOT = re.compile("\x00(\\d+)\x00")
+
+
+def format_items(
+    items: Iterable[object],
+    label: Callable[[object], object] | None = None,
+    *,
+    isolate: bool = False,
+    style: str = "standard",
+    empty: str = "\u2014",
+) -> Markup:
+    """Items joined as the reader's language joins a list ("French, English and Spanish",
+    "الفرنسية والإنجليزية"), each through ``label`` if given; ``isolate`` puts each item in
+    a <bdi> (names that people typed); ``empty`` when there is none. A Jinja filter."""
+    texts = [str(label(item) if label else item) for item in items]
+    if not texts:
+        return escape(empty)
+    slots = [f"\x00{n}\x00" for n in range(len(texts))]
+    pattern = babel_format_list(slots, style=style, locale=current_locale_code())
+    # Split into CLDR's connecting text (even places) and slot numbers (odd places).
+    pieces = _LIST_SLOT.split(pattern)
+    return Markup("").join(
+        (Markup("<bdi>%s</bdi>") % texts[int(piece)] if isolate else escape(texts[int(piece)]))
+        if odd
+        else escape(piece)
+        for odd, piece in ((n % 2 == 1, piece) for n, piece in enumerate(pieces))
+    )
 
 
 def available_languages() -> list[tuple[str, str]]:

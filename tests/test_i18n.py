@@ -200,7 +200,10 @@ def test_the_compiled_catalogue_matches_the_translations(code):
         for m in catalog
         if m.id
         and _translated(m)
-        and (compiled.get(m.id) is None or _strings(compiled[m.id]) != _strings(m))
+        and (
+            compiled.get(m.id, m.context) is None
+            or _strings(compiled.get(m.id, m.context)) != _strings(m)
+        )
     ]
     assert not stale, f"run `make translations` ({code}): {stale[:5]}"
 

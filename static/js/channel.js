@@ -99,6 +99,7 @@
     const author = document.createElement("strong");
     author.className = "author";
     author.textContent = message.author ? message.author.name : data.labelFormer;
+    author.dir = "auto"; // a name keeps its own direction inside an RTL page
     const time = document.createElement("time");
     time.dateTime = message.created_at;
     time.textContent = timeFormat.format(new Date(message.created_at));
