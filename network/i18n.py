@@ -259,10 +259,15 @@ def is_valid_timezone(name: str) -> bool:
     return name in timezone_names()
 
 
-def format_percent_value(value: float | None, *, signed: bool = False) -> str:
-    """A value already in per cent (53.6) in the reader's locale ("53,6%" in Spanish),
-    with its sign when ``signed``; an em dash when there is none."""
+def format_percent_value(value: float | None, *, signed: bool = False, decimals: int = 1) -> str:
+    """A value already in per cent (53.6) in the reader's locale ("53,6 %" in French), with
+    ``decimals`` places always shown (one column reads 73.0% and 73.3%, not 73% and 73.3%)
+    and its sign when ``signed``; an em dash when there is none."""
     if value is None:
         return "\u2014"
-    pattern = "+#,##0.0%;-#,##0.0%" if signed else "#,##0.0%"
-    return babel_format_percent(value / 100, format=pattern, locale=current_locale_code())
+    code = current_locale_code()
+    # The locale's own pattern (its spacing and sign placement), with fixed decimals.
+    digits = "#,##0" + ("." + "0" * decimals if decimals else "")
+    own = _locale(code).percent_formats[None].pattern.replace("#,##0", digits, 1)
+    pattern = f"+{own};-{own}" if signed else own
+    return babel_format_percent(value / 100, format=pattern, locale=code)
