@@ -67,12 +67,15 @@ _SIZE_UNITS = (
 
 
 def format_file_size(size: int, locale: str | None = None) -> str:
-    """A byte count for people, in the reader's language ("25 MB", "25 Mo", "25 МБ")."""
+    """A byte count for people, in the reader's language ("25 MB", "25 Mo", "25 МБ",
+    "117 bytes")."""
     loc = locale or current_locale_code()
     for factor, unit in _SIZE_UNITS:
         if size >= factor:
             return format_unit(size / factor, unit, length="short", format="#,##0.#", locale=loc)
-    return format_unit(size, "digital-byte", length="short", locale=loc)
+    # CLDR's short form of a byte is "byte" in English and "bytes" for one in Portuguese;
+    # the long form is what people write ("117 bytes", "117 octets", "117 байт").
+    return format_unit(size, "digital-byte", length="long", locale=loc)
 
 
 _LIST_SLOT = re.compile("\x00(\\d+)\x00")

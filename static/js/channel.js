@@ -81,7 +81,8 @@
     return new Intl.NumberFormat(pageLang, {
       style: "unit",
       unit: units[unit],
-      unitDisplay: "short",
+      // "117 bytes", not CLDR's short "117 byte"; multiples stay short ("2.4 MB").
+      unitDisplay: unit === 0 ? "long" : "short",
       maximumFractionDigits: 1,
     }).format(value);
   }
