@@ -247,6 +247,9 @@ def configure_jinja(app: Flask) -> None:
     )
     app.jinja_env.filters["datetime"] = i18n.format_instant
     app.jinja_env.filters["span"] = i18n.format_span
+    app.jinja_env.filters["times"] = i18n.format_times
+    app.jinja_env.filters["time_of_day"] = i18n.format_time_of_day
+    app.jinja_env.filters["date_skeleton"] = i18n.format_day_skeleton
     app.jinja_env.filters["percent"] = i18n.format_percent_value
     app.jinja_env.filters["date"] = i18n.format_day
     app.jinja_env.filters["wall_clock"] = i18n.format_wall_clock

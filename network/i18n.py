@@ -213,9 +213,57 @@ def language_choices() -> list[tuple[str, str]]:
     return sorted(((c, language_name(c)) for c in language_codes()), key=lambda p: fold(p[1]))
 
 
-def format_instant(value: datetime | None, fmt: str = "medium") -> str:
-    """An instant in the viewer's time zone."""
-    return format_datetime(value, fmt) if value else ""
+_STYLES = ("full", "long", "medium", "short")
+
+
+def datetime_pattern(
+    fmt: str = "medium", locale: str | None = None, *, seconds: bool = False
+) -> str:
+    """The CLDR pattern for a date in style ``fmt`` with the time as people read it: the
+    short time ("Dec 8, 2026, 2:00 PM"), or the medium one when ``seconds`` matter (the
+    audit log). CLDR's own "medium" datetime carries seconds ("2:00:00 PM"), and its
+    "long" and "full" ones a zone name. A pattern that is not a style name is returned as
+    it is."""
+    if fmt not in _STYLES:
+        return fmt
+    loc = _locale(locale or current_locale_code())
+    time_pattern = loc.time_formats["medium" if seconds else "short"].pattern
+    date_pattern = loc.date_formats[fmt].pattern
+    joined = str(loc.datetime_formats[fmt])
+    return joined.replace("{1}", date_pattern).replace("{0}", time_pattern)
+
+
+def format_instant(value: datetime | None, fmt: str = "medium", *, seconds: bool = False) -> str:
+    """An instant in the viewer's time zone, its time without seconds unless ``seconds``."""
+    return format_datetime(value, datetime_pattern(fmt, seconds=seconds)) if value else ""
+
+
+def format_time_of_day(value: datetime | None) -> str:
+    """The time of an instant in the viewer's zone, as the reader writes it ("2:00 PM",
+    "14:00")."""
+    return (
+        babel_format_time(value, "short", tzinfo=get_timezone(), locale=current_locale_code())
+        if value
+        else ""
+    )
+
+
+def format_times(start: datetime | None, end: datetime | None) -> str:
+    """From ``start`` to ``end`` as times of day ("2:00 to 3:00 PM" with CLDR's dash),
+    with the dates when they fall on different local days."""
+    if start is None or end is None:
+        return format_instant(start or end, "short")
+    locale, zone = get_locale() or Locale("en"), get_timezone()
+    if start.astimezone(zone).date() != end.astimezone(zone).date():
+        return f"{format_instant(start, 'short')} \u2013 {format_instant(end, 'short')}"
+    twelve_hours = "h" in locale.time_formats["short"].pattern
+    return babel_dates.format_interval(
+        start.astimezone(zone),
+        end.astimezone(zone),
+        "hm" if twelve_hours else "Hm",
+        tzinfo=zone,
+        locale=locale,
+    )
 
 
 def format_span(start: datetime | None, end: datetime | None) -> str:
@@ -223,35 +271,43 @@ def format_span(start: datetime | None, end: datetime | None) -> str:
     fall on the same local day ("Dec 8, 2026, 2:00 to 3:00 PM" with CLDR's dash)."""
     if start is None or end is None:
         return format_instant(start or end)
-    locale, zone = get_locale() or Locale("en"), get_timezone()
+    zone = get_timezone()
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     if local_start.date() == local_end.date():
-        twelve_hours = "h" in locale.time_formats["short"].pattern
-        times = babel_dates.format_interval(
-            local_start, local_end, "hm" if twelve_hours else "Hm", tzinfo=zone, locale=locale
-        )
-        return f"{format_date(local_start, 'medium')}, {times}"
-    return f"{format_datetime(start, 'medium')} \u2013 {format_datetime(end, 'medium')}"
+        return f"{format_date(local_start, 'medium')}, {format_times(start, end)}"
+    return f"{format_instant(start)} \u2013 {format_instant(end)}"
 
 
 def format_iso_instant(value: str | None, fmt: str = "medium") -> str:
     """An ISO 8601 instant (as the API carries it) in the viewer's time zone."""
-    return format_datetime(datetime.fromisoformat(value), fmt) if value else ""
+    return format_instant(datetime.fromisoformat(value), fmt) if value else ""
 
 
 def format_wall_clock(value: datetime | time | None, fmt: str = "medium") -> str:
     """A datetime in its own zone (a participant's local time), or a time of day, in the
-    reader's language - not converted to the reader's zone."""
+    reader's language - not converted to the reader's zone; times without seconds."""
     if value is None:
         return ""
     loc = current_locale_code()
     if isinstance(value, datetime):
-        return babel_format_datetime(value, fmt, tzinfo=value.tzinfo, locale=loc)
-    return babel_format_time(value, fmt, locale=loc)
+        return babel_format_datetime(
+            value, datetime_pattern(fmt, loc), tzinfo=value.tzinfo, locale=loc
+        )
+    return babel_format_time(value, "short" if fmt in _STYLES else fmt, locale=loc)
 
 
 def format_day(value: date | None, fmt: str = "medium") -> str:
     return format_date(value, fmt) if value else ""
+
+
+def format_day_skeleton(value: date | None, skeleton: str = "MMMEd") -> str:
+    """A date from a CLDR skeleton, in the reader's order and words ("Mon, Nov 30",
+    "lun. 30 nov.", "الاثنين، 30 نوفمبر")."""
+    if value is None:
+        return ""
+    return babel_dates.format_skeleton(
+        skeleton, datetime.combine(value, time()), locale=current_locale_code()
+    )
 
 
 def is_valid_timezone(name: str) -> bool:
