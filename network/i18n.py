@@ -21,6 +21,7 @@ from babel.numbers import format_percent as babel_format_percent
 from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -202,6 +203,17 @@ def fold(text: str) -> str:
 def sort_names(names: Iterable[str]) -> list[str]:
     """Names in alphabetical order, accents ignored (a Jinja filter too)."""
     return sorted(names, key=lambda name: (fold(name), name))
+
+
+def country_code_message() -> str:
+    """The services' message for a country that is not an ISO code: right for API clients
+    and CSV files, which write codes."""
+    return _("Choose a country (ISO 3166 two-letter code).")
+
+
+def country_choice_message() -> str:
+    """The same mistake said to someone who picks the country from a dropdown of names."""
+    return _("Choose a country from the list.")
 
 
 def country_choices() -> list[tuple[str, str]]:
