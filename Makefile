@@ -59,7 +59,7 @@ test: $(STAMP) translations chromium redis-server lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output \
 	  --project=network -o network/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i network/translations/messages.pot -d network/translations
 

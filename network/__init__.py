@@ -247,6 +247,9 @@ def configure_jinja(app: Flask) -> None:
     )
     app.jinja_env.filters["datetime"] = i18n.format_instant
     app.jinja_env.filters["span"] = i18n.format_span
+    app.jinja_env.filters["times"] = i18n.format_times
+    app.jinja_env.filters["time_of_day"] = i18n.format_time_of_day
+    app.jinja_env.filters["date_skeleton"] = i18n.format_day_skeleton
     app.jinja_env.filters["percent"] = i18n.format_percent_value
     app.jinja_env.filters["date"] = i18n.format_day
     app.jinja_env.filters["wall_clock"] = i18n.format_wall_clock
@@ -256,6 +259,7 @@ def configure_jinja(app: Flask) -> None:
     app.jinja_env.filters["country_label"] = i18n.country_name
     app.jinja_env.filters["sort_names"] = i18n.sort_names
     app.jinja_env.filters["language_label"] = i18n.language_name
+    app.jinja_env.filters["format_list"] = i18n.format_items
 
     @app.context_processor
     def inject_user() -> dict[str, Any]:

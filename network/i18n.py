@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 from functools import cache
 from pathlib import Path
@@ -14,12 +15,15 @@ from babel import Locale
 from babel import dates as babel_dates
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
+from babel.lists import format_list as babel_format_list
 from babel.numbers import format_decimal
 from babel.numbers import format_percent as babel_format_percent
 from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 
 def offered_languages(wanted: Iterable[str], translations: Path, default: str = "en") -> list[str]:
@@ -64,12 +68,44 @@ _SIZE_UNITS = (
 
 
 def format_file_size(size: int, locale: str | None = None) -> str:
-    """A byte count for people, in the reader's language ("25 MB", "25 Mo", "25 МБ")."""
+    """A byte count for people, in the reader's language ("25 MB", "25 Mo", "25 МБ",
+    "117 bytes")."""
     loc = locale or current_locale_code()
     for factor, unit in _SIZE_UNITS:
         if size >= factor:
             return format_unit(size / factor, unit, length="short", format="#,##0.#", locale=loc)
-    return format_unit(size, "digital-byte", length="short", locale=loc)
+    # CLDR's short form of a byte is "byte" in English and "bytes" for one in Portuguese;
+    # the long form is what people write ("117 bytes", "117 octets", "117 байт").
+    return format_unit(size, "digital-byte", length="long", locale=loc)
+
+
+_LIST_SLOT = re.compile("\x00(\\d+)\x00")
+
+
+def format_items(
+    items: Iterable[object],
+    label: Callable[[object], object] | None = None,
+    *,
+    isolate: bool = False,
+    style: str = "standard",
+    empty: str = "\u2014",
+) -> Markup:
+    """Items joined as the reader's language joins a list ("French, English and Spanish",
+    "الفرنسية والإنجليزية"), each through ``label`` if given; ``isolate`` puts each item in
+    a <bdi> (names that people typed); ``empty`` when there is none. A Jinja filter."""
+    texts = [str(label(item) if label else item) for item in items]
+    if not texts:
+        return escape(empty)
+    slots = [f"\x00{n}\x00" for n in range(len(texts))]
+    pattern = babel_format_list(slots, style=style, locale=current_locale_code())
+    # Split into CLDR's connecting text (even places) and slot numbers (odd places).
+    pieces = _LIST_SLOT.split(pattern)
+    return Markup("").join(
+        (Markup("<bdi>%s</bdi>") % texts[int(piece)] if isolate else escape(texts[int(piece)]))
+        if odd
+        else escape(piece)
+        for odd, piece in ((n % 2 == 1, piece) for n, piece in enumerate(pieces))
+    )
 
 
 def available_languages() -> list[tuple[str, str]]:
@@ -169,6 +205,17 @@ def sort_names(names: Iterable[str]) -> list[str]:
     return sorted(names, key=lambda name: (fold(name), name))
 
 
+def country_code_message() -> str:
+    """The services' message for a country that is not an ISO code: right for API clients
+    and CSV files, which write codes."""
+    return _("Choose a country (ISO 3166 two-letter code).")
+
+
+def country_choice_message() -> str:
+    """The same mistake said to someone who picks the country from a dropdown of names."""
+    return _("Choose a country from the list.")
+
+
 def country_choices() -> list[tuple[str, str]]:
     """(code, localised name) pairs sorted by name, for select boxes."""
     return sorted(((c, country_name(c)) for c in country_codes()), key=lambda p: fold(p[1]))
@@ -178,9 +225,57 @@ def language_choices() -> list[tuple[str, str]]:
     return sorted(((c, language_name(c)) for c in language_codes()), key=lambda p: fold(p[1]))
 
 
-def format_instant(value: datetime | None, fmt: str = "medium") -> str:
-    """An instant in the viewer's time zone."""
-    return format_datetime(value, fmt) if value else ""
+_STYLES = ("full", "long", "medium", "short")
+
+
+def datetime_pattern(
+    fmt: str = "medium", locale: str | None = None, *, seconds: bool = False
+) -> str:
+    """The CLDR pattern for a date in style ``fmt`` with the time as people read it: the
+    short time ("Dec 8, 2026, 2:00 PM"), or the medium one when ``seconds`` matter (the
+    audit log). CLDR's own "medium" datetime carries seconds ("2:00:00 PM"), and its
+    "long" and "full" ones a zone name. A pattern that is not a style name is returned as
+    it is."""
+    if fmt not in _STYLES:
+        return fmt
+    loc = _locale(locale or current_locale_code())
+    time_pattern = loc.time_formats["medium" if seconds else "short"].pattern
+    date_pattern = loc.date_formats[fmt].pattern
+    joined = str(loc.datetime_formats[fmt])
+    return joined.replace("{1}", date_pattern).replace("{0}", time_pattern)
+
+
+def format_instant(value: datetime | None, fmt: str = "medium", *, seconds: bool = False) -> str:
+    """An instant in the viewer's time zone, its time without seconds unless ``seconds``."""
+    return format_datetime(value, datetime_pattern(fmt, seconds=seconds)) if value else ""
+
+
+def format_time_of_day(value: datetime | None) -> str:
+    """The time of an instant in the viewer's zone, as the reader writes it ("2:00 PM",
+    "14:00")."""
+    return (
+        babel_format_time(value, "short", tzinfo=get_timezone(), locale=current_locale_code())
+        if value
+        else ""
+    )
+
+
+def format_times(start: datetime | None, end: datetime | None) -> str:
+    """From ``start`` to ``end`` as times of day ("2:00 to 3:00 PM" with CLDR's dash),
+    with the dates when they fall on different local days."""
+    if start is None or end is None:
+        return format_instant(start or end, "short")
+    locale, zone = get_locale() or Locale("en"), get_timezone()
+    if start.astimezone(zone).date() != end.astimezone(zone).date():
+        return f"{format_instant(start, 'short')} \u2013 {format_instant(end, 'short')}"
+    twelve_hours = "h" in locale.time_formats["short"].pattern
+    return babel_dates.format_interval(
+        start.astimezone(zone),
+        end.astimezone(zone),
+        "hm" if twelve_hours else "Hm",
+        tzinfo=zone,
+        locale=locale,
+    )
 
 
 def format_span(start: datetime | None, end: datetime | None) -> str:
@@ -188,35 +283,43 @@ def format_span(start: datetime | None, end: datetime | None) -> str:
     fall on the same local day ("Dec 8, 2026, 2:00 to 3:00 PM" with CLDR's dash)."""
     if start is None or end is None:
         return format_instant(start or end)
-    locale, zone = get_locale() or Locale("en"), get_timezone()
+    zone = get_timezone()
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     if local_start.date() == local_end.date():
-        twelve_hours = "h" in locale.time_formats["short"].pattern
-        times = babel_dates.format_interval(
-            local_start, local_end, "hm" if twelve_hours else "Hm", tzinfo=zone, locale=locale
-        )
-        return f"{format_date(local_start, 'medium')}, {times}"
-    return f"{format_datetime(start, 'medium')} \u2013 {format_datetime(end, 'medium')}"
+        return f"{format_date(local_start, 'medium')}, {format_times(start, end)}"
+    return f"{format_instant(start)} \u2013 {format_instant(end)}"
 
 
 def format_iso_instant(value: str | None, fmt: str = "medium") -> str:
     """An ISO 8601 instant (as the API carries it) in the viewer's time zone."""
-    return format_datetime(datetime.fromisoformat(value), fmt) if value else ""
+    return format_instant(datetime.fromisoformat(value), fmt) if value else ""
 
 
 def format_wall_clock(value: datetime | time | None, fmt: str = "medium") -> str:
     """A datetime in its own zone (a participant's local time), or a time of day, in the
-    reader's language - not converted to the reader's zone."""
+    reader's language - not converted to the reader's zone; times without seconds."""
     if value is None:
         return ""
     loc = current_locale_code()
     if isinstance(value, datetime):
-        return babel_format_datetime(value, fmt, tzinfo=value.tzinfo, locale=loc)
-    return babel_format_time(value, fmt, locale=loc)
+        return babel_format_datetime(
+            value, datetime_pattern(fmt, loc), tzinfo=value.tzinfo, locale=loc
+        )
+    return babel_format_time(value, "short" if fmt in _STYLES else fmt, locale=loc)
 
 
 def format_day(value: date | None, fmt: str = "medium") -> str:
     return format_date(value, fmt) if value else ""
+
+
+def format_day_skeleton(value: date | None, skeleton: str = "MMMEd") -> str:
+    """A date from a CLDR skeleton, in the reader's order and words ("Mon, Nov 30",
+    "lun. 30 nov.", "الاثنين، 30 نوفمبر")."""
+    if value is None:
+        return ""
+    return babel_dates.format_skeleton(
+        skeleton, datetime.combine(value, time()), locale=current_locale_code()
+    )
 
 
 def is_valid_timezone(name: str) -> bool:
@@ -227,10 +330,15 @@ def is_valid_timezone(name: str) -> bool:
     return name in timezone_names()
 
 
-def format_percent_value(value: float | None, *, signed: bool = False) -> str:
-    """A value already in per cent (53.6) in the reader's locale ("53,6%" in Spanish),
-    with its sign when ``signed``; an em dash when there is none."""
+def format_percent_value(value: float | None, *, signed: bool = False, decimals: int = 1) -> str:
+    """A value already in per cent (53.6) in the reader's locale ("53,6 %" in French), with
+    ``decimals`` places always shown (one column reads 73.0% and 73.3%, not 73% and 73.3%)
+    and its sign when ``signed``; an em dash when there is none."""
     if value is None:
         return "\u2014"
-    pattern = "+#,##0.0%;-#,##0.0%" if signed else "#,##0.0%"
-    return babel_format_percent(value / 100, format=pattern, locale=current_locale_code())
+    code = current_locale_code()
+    # The locale's own pattern (its spacing and sign placement), with fixed decimals.
+    digits = "#,##0" + ("." + "0" * decimals if decimals else "")
+    own = _locale(code).percent_formats[None].pattern.replace("#,##0", digits, 1)
+    pattern = f"+{own};-{own}" if signed else own
+    return babel_format_percent(value / 100, format=pattern, locale=code)

@@ -35,7 +35,7 @@ TRANSLATED = LANGUAGES[1:]
 PLURAL_FORMS = {"fr": {2, 3}, "es": {2, 3}, "pt": {2, 3}, "ar": {6}, "ru": {3, 4}}
 POT = TRANSLATIONS / "messages.pot"
 # The keywords `make extract-messages` passes to pybabel, on top of Babel's defaults.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2)}
 # %(name)s, %(n)d, %(mb).1f, %s and %% - everything Python's %-formatting reads.
 DIRECTIVE = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 
@@ -88,16 +88,17 @@ def _catalog(code: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def source_messages() -> set[str | tuple[str, ...]]:
-    """Every message the code and templates ask for, extracted now with babel.cfg."""
+def source_messages() -> set[tuple[str | tuple[str, ...], str | None]]:
+    """Every message the code and templates ask for, with its msgctxt, extracted now with
+    babel.cfg."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f, "babel.cfg")
-    found: set[str | tuple[str, ...]] = set()
-    for _file, _line, msgid, _comments, _context in extract_from_dir(
+    found: set[tuple[str | tuple[str, ...], str | None]] = set()
+    for _file, _line, msgid, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS
     ):
         if msgid and (msgid if isinstance(msgid, str) else msgid[0]):
-            found.add(msgid)
+            found.add((msgid, context))
     return found
 
 
@@ -106,8 +107,8 @@ def source_messages() -> set[str | tuple[str, ...]]:
 
 def test_every_string_in_the_code_is_in_the_catalogue(source_messages):
     """A string added to a template or module without `make extract-messages` fails here."""
-    pot_ids = {m.id for m in _read_po(POT) if m.id}
-    missing = sorted(_label(m) for m in source_messages - pot_ids)
+    pot_ids = {(m.id, m.context) for m in _read_po(POT) if m.id}
+    missing = sorted(_label(m) for m, _context in source_messages - pot_ids)
     assert not missing, f"run `make extract-messages` and translate: {missing}"
 
 
@@ -121,8 +122,8 @@ def test_every_string_in_the_code_has_a_translation(source_messages, code):
     catalog = _catalog(code)
     untranslated = sorted(
         _label(m)
-        for m in source_messages
-        if catalog.get(m) is None or not _translated(catalog.get(m))
+        for m, context in source_messages
+        if catalog.get(m, context) is None or not _translated(catalog.get(m, context))
     )
     assert not untranslated, f"{len(untranslated)} without {code} (or fuzzy): {untranslated[:20]}"
 
@@ -130,10 +131,12 @@ def test_every_string_in_the_code_has_a_translation(source_messages, code):
 @pytest.mark.parametrize("code", TRANSLATED)
 def test_every_catalogue_message_has_a_translation(code):
     catalog = _catalog(code)
-    pot_ids = [m.id for m in _read_po(POT) if m.id]
+    pot_ids = [(m.id, m.context) for m in _read_po(POT) if m.id]
     assert pot_ids
     untranslated = [
-        _label(i) for i in pot_ids if catalog.get(i) is None or not _translated(catalog[i])
+        _label(i)
+        for i, context in pot_ids
+        if catalog.get(i, context) is None or not _translated(catalog.get(i, context))
     ]
     assert not untranslated, f"{len(untranslated)} without {code} (or fuzzy): {untranslated[:20]}"
 
@@ -200,7 +203,10 @@ def test_the_compiled_catalogue_matches_the_translations(code):
         for m in catalog
         if m.id
         and _translated(m)
-        and (compiled.get(m.id) is None or _strings(compiled[m.id]) != _strings(m))
+        and (
+            compiled.get(m.id, m.context) is None
+            or _strings(compiled.get(m.id, m.context)) != _strings(m)
+        )
     ]
     assert not stale, f"run `make translations` ({code}): {stale[:5]}"
 

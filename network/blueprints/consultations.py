@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
 from wtforms import SelectMultipleField, StringField, SubmitField
 from wtforms.validators import Length
@@ -59,7 +60,7 @@ def _authenticated() -> None:
 
 class StartForm(Form):
     title = StringField(
-        _l("Title"),
+        lazy_pgettext("title of a thing", "Title"),
         validators=[Length(max=consultations.MAX_TITLE)],
         render_kw={"maxlength": consultations.MAX_TITLE, "autocomplete": "off"},
     )

@@ -245,7 +245,8 @@ def material(material_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/cohorts/<int:cohort_id>")
 def cohort(cohort_id: int):  # type: ignore[no-untyped-def]
     found = training.get_cohort(cohort_id, current_user)
-    enrolments = list(found.enrolments)
+    # Alphabetical as a reader expects: "Émile" with the Es, not after "Sophie".
+    enrolments = sorted(found.enrolments, key=lambda e: (i18n.fold(e.name), e.name))
     ids = [e.id for e in enrolments]
     scores = training.scores_by_enrolment(ids)
     return render_template(

@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 from flask import Response, flash
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectFieldBase
 
+from network import i18n
 from network.errors import Forbidden, ValidationError
 
 
@@ -31,10 +33,13 @@ def require(allowed: bool) -> None:
 
 
 def apply_errors(form: FlaskForm, error: ValidationError) -> None:
-    """Show a service's per-field messages on the form, and the rest as a flash."""
+    """Show a service's per-field messages on the form, and the rest as a flash. A country
+    the services reject "as an ISO code" is, on a form, a dropdown of names: say so."""
     leftover = []
     for name, message in error.fields.items():
         field = getattr(form, name, None)
+        if isinstance(field, SelectFieldBase) and message == i18n.country_code_message():
+            message = i18n.country_choice_message()
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors or []), message]
         else:

@@ -175,8 +175,9 @@ def in_zone(value: datetime, tz_name: str) -> datetime:
 
 def format_in_zone(value: datetime, tz_name: str, fmt: str = "medium") -> str:
     """An instant as shown in a given zone, in the viewer's language, with the zone name."""
+    locale = i18n.current_locale_code()
     text = babel_format_datetime(
-        value, fmt, tzinfo=zone(tz_name), locale=i18n.current_locale_code()
+        value, i18n.datetime_pattern(fmt, locale), tzinfo=zone(tz_name), locale=locale
     )
     return f"{text} ({tz_name})"
 

@@ -420,7 +420,7 @@ def _clean(
                 continue
         elif key in ("requesting_state", "requested_state"):
             if not isinstance(value, str) or value.strip().upper() not in i18n.country_codes():
-                errors[key] = _("Choose a country (ISO 3166 two-letter code).")
+                errors[key] = i18n.country_code_message()
                 continue
             value = value.strip().upper()
         elif key == "deadline":
@@ -838,7 +838,7 @@ def parse_filters(args: Any) -> CaseFilters:
         errors["case_type"] = _("Unknown type of case.")
     filters.state = [s.upper() for s in many("state")]
     if any(s not in i18n.country_codes() for s in filters.state):
-        errors["state"] = _("Choose a country (ISO 3166 two-letter code).")
+        errors["state"] = i18n.country_code_message()
     filters.network = many("network")
     if filters.network:
         known = set(

@@ -1267,9 +1267,9 @@ def _ensure_calendar(networks: dict[str, Network]) -> None:
             title=f"{ordinal} meeting of the Working Group on International Cooperation",
             kind="working_group", format="in_person", visibility="public",
             venue="Vienna International Centre", series=_WG_SERIES,
-            description="Meeting of the Conference of the Parties to the United Nations "
-            "Convention against Transnational Organized Crime (participation figures of "
-            "seed 000, paragraph 49).",
+            description="Session of the Working Group on International Cooperation of the "
+            "Conference of the Parties to the United Nations Convention against Transnational "
+            "Organized Crime. The attendance shown here is demo data.",
         )  # fmt: skip
         rng = random.Random(uid)  # noqa: S311 - demo data
         for index, country in enumerate(sorted(rng.sample(countries, attending))):
@@ -1602,8 +1602,8 @@ def _ensure_training(networks: dict[str, Network]) -> None:
         network_id=wacap.id,
         title=TRAINING_TITLE,
         description=(
-            "WACAP's training-of-trainers programme, with UNODC: certified trainers train "
-            "colleagues at home (peer-to-peer transfer of knowledge, seed 000 §8)."
+            "WACAP's training-of-trainers programme, run with UNODC: once certified, "
+            "trainers pass on what they have learnt to colleagues in their own countries."
         ),
         pass_threshold=70,
     )

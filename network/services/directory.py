@@ -355,7 +355,7 @@ def clean_contact_point(
     clean["authority_type"] = authority
     country = str(data.get("country") or "").strip().upper()
     if country not in i18n.country_codes():
-        errors["country"] = _("Choose a country (ISO 3166 two-letter code).")
+        errors["country"] = i18n.country_code_message()
     clean["country"] = country
     language_codes = i18n.language_codes()
     clean["languages"] = _codes(data.get("languages"), language_codes, "languages", errors)

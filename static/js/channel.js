@@ -83,7 +83,8 @@
     return new Intl.NumberFormat(pageLang, {
       style: "unit",
       unit: units[unit],
-      unitDisplay: "short",
+      // "117 bytes", not CLDR's short "117 byte"; multiples stay short ("2.4 MB").
+      unitDisplay: unit === 0 ? "long" : "short",
       maximumFractionDigits: 1,
     }).format(value);
   }
@@ -101,6 +102,7 @@
     const author = document.createElement("strong");
     author.className = "author";
     author.textContent = message.author ? message.author.name : data.labelFormer;
+    author.dir = "auto"; // a name keeps its own direction inside an RTL page
     const time = document.createElement("time");
     time.dateTime = message.created_at;
     time.textContent = timeFormat.format(new Date(message.created_at));

@@ -63,8 +63,10 @@
       const author = document.createElement("strong");
       author.className = "author";
       author.textContent = name;
+      author.dir = "auto"; // a name keeps its own direction inside an RTL page
       const body = document.createElement("div");
       body.className = "message-body";
+      body.dir = "auto";
       if (m.deleted) body.textContent = label("labelDeleted");
       else body.innerHTML = m.html; // rendered and sanitised by the server (network/sanitize.py)
       li.append(author, " ", time, body);

@@ -234,6 +234,16 @@ def test_an_invalid_new_case_keeps_the_input_names_the_fields_and_writes_nothing
     assert _case_count(db) == before
 
 
+def test_a_new_case_without_a_country_asks_to_choose_from_the_list(app, desk, db, login):
+    client = _as(app, login, desk, "owner")
+    token = csrf_token(client, "/cases/new")
+    response = client.post("/cases/new", data={**_form(requesting_state=""), "csrf_token": token})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Choose a country from the list." in html  # a dropdown of names, not codes
+    assert "ISO 3166" not in html
+
+
 def test_a_new_case_without_a_csrf_token_is_refused(app, desk, db, login):
     client = _as(app, login, desk, "owner")
     before = _case_count(db)

@@ -176,7 +176,7 @@ def test_handover_marks_the_old_entry_as_succeeded(client, login, world, make_us
     assert "The entry is handed over to Fatou Ndiaye." in page
     # the old entry stays readable, with a "succeeded by" notice linking to the new one
     assert "This entry is history" in page
-    assert f'href="/directory/{new}">Fatou Ndiaye</a>' in page
+    assert f'href="/directory/{new}" dir="auto">Fatou Ndiaye</a>' in page
     assert "+000" in page  # its details are still there
     assert "Handed over" in history(page)
     assert "Confirm as correct" not in page

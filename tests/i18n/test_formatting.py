@@ -23,7 +23,11 @@ def _spaces(text: str) -> str:
         ("ru", 25 * 1024 * 1024, "25 МБ"),
         ("fr", 1536, "1,5 ko"),
         ("en", 2000, "2 kB"),
-        ("en", 12, "12 byte"),
+        ("en", 12, "12 bytes"),
+        ("en", 1, "1 byte"),
+        ("pt", 1, "1 byte"),
+        ("fr", 117, "117 octets"),
+        ("ru", 2, "2 байта"),
     ],
 )
 def test_file_sizes_are_written_the_readers_way(app, code, size, expected):

@@ -327,7 +327,8 @@ def test_the_composer_sends_files_without_script(client, login, room, topic, db)
     [message] = db.session.scalars(select(Message).where(Message.channel_id == topic.id)).all()
     assert [a.filename for a in message.attachments] == ["minutes.txt"]
     page = client.get(url).get_data(as_text=True)
-    assert re.search(r'<a href="/attachments/\d+/download" download>minutes.txt</a>', page)
+    link = r'<a href="/attachments/\d+/download" download dir="auto">minutes.txt</a>'
+    assert re.search(link, page)
 
 
 def test_members_page_sets_the_retention_period(client, login, room, topic, db):

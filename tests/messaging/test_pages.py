@@ -37,7 +37,7 @@ def unread_badges(html: str) -> dict[str, int]:
     """The visible unread badges of the channel list, by channel name."""
     found = {}
     for item in re.findall(r"<li data-channel-id=.*?</li>", html, re.S):
-        name = re.search(r'class="channel-name">([^<]+)', item).group(1).strip()
+        name = re.search(r'class="channel-name">(?:<bdi>)?([^<]+)', item).group(1).strip()
         badge = re.search(r'class="badge badge-net js-unread"[^>]*?(hidden)?>(\d+)<', item)
         if badge and not badge.group(1):
             found[name] = int(badge.group(2))

@@ -191,7 +191,7 @@ def test_the_search_page_lists_hits_with_channel_author_and_a_link_to_the_messag
     message = say(room.channel, room.contact_point, "Hearing about <script>x</script> Freetown")
     login(client, room.observer)
     page = client.get("/search?q=freetown").get_data(as_text=True)
-    assert f'<a href="/channels/{room.channel.id}#m{message.seq}">WACAP</a>' in page
+    assert f'<a href="/channels/{room.channel.id}#m{message.seq}" dir="auto">WACAP</a>' in page
     assert room.contact_point.name in page
     assert "&lt;script&gt;x&lt;/script&gt; <mark>Freetown</mark>" in page
     assert "<script>x</script>" not in page
