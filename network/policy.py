@@ -154,7 +154,7 @@ def can_read_channel(user: Any, channel: Channel) -> bool:
     if channel.kind == "topic" and channel.network_id is not None:
         # Removed from the network, out of its working groups too, even before the
         # removal's clean-up (messaging.evict_from_network) has run.
-        return is_channel_member(user, channel) and user.role_in(channel.network_id) is not None
+        return is_channel_member(user, channel) and user.belongs_to(channel.network_id)
     return is_channel_member(user, channel)
 
 

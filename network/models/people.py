@@ -7,8 +7,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from network.extensions import db
 from network.models.base import UTCDateTime, utcnow
@@ -76,6 +86,21 @@ class User(UserMixin, db.Model):
                 return Role(membership.role)
         return None
 
+    def belongs_to(self, network_id: int) -> bool:
+        """Whether the person is a member of the network.
+
+        Taken from ``memberships`` when that is loaded; otherwise one indexed query (the
+        unique ``(user_id, network_id)``) that loads no network: loading the memberships
+        loads each network and its names in every language, three queries where a socket
+        event in a working group needs one answer. Asked again, it queries again (the
+        session flushes first): a removal, even in the current transaction, counts.
+        """
+        session = object_session(self)
+        if "memberships" in self.__dict__ or session is None or self.id is None:
+            return any(m.network_id == network_id for m in self.memberships)
+        found = session.scalar(_MEMBERSHIP_OF, {"user_id": self.id, "network_id": network_id})
+        return found is not None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
 
@@ -99,6 +124,17 @@ class Membership(db.Model):
 
     def __repr__(self) -> str:
         return f"<Membership user={self.user_id} network={self.network_id} {self.role}>"
+
+
+# One membership's existence, by its unique (user, network) (``User.belongs_to``).
+_MEMBERSHIP_OF = (
+    select(Membership.id)
+    .where(
+        Membership.user_id == bindparam("user_id"),
+        Membership.network_id == bindparam("network_id"),
+    )
+    .limit(1)
+)
 
 
 class AccessToken(db.Model):

@@ -341,7 +341,15 @@ def channels_for(user: Any) -> list[ChannelSummary]:
     explicit = select(ChannelMember.channel_id).where(ChannelMember.user_id == user.id)
     visible = or_(
         and_(Channel.kind == ChannelKind.NETWORK.value, Channel.network_id.in_(network_ids)),
-        Channel.id.in_(explicit),
+        and_(
+            Channel.id.in_(explicit),
+            # A working group only while one belongs to its network (policy.can_read_channel).
+            or_(
+                Channel.kind != ChannelKind.TOPIC.value,
+                Channel.network_id.is_(None),
+                Channel.network_id.in_(network_ids),
+            ),
+        ),
     )
     if policy.is_admin(user):
         visible = or_(visible, Channel.kind == ChannelKind.NETWORK.value)

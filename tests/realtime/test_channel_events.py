@@ -340,6 +340,8 @@ def test_a_working_group_member_outside_its_network_reads_nothing(room, db):
     assert group.member_for(room.contact_point.id) is not None
     assert not policy.can_read_channel(room.contact_point, group)
     assert not policy.can_write_channel(room.contact_point, group)
+    listed = {s.channel.id for s in messaging.channels_for(room.contact_point)}
+    assert group.id not in listed
 
 
 def test_every_socket_of_a_person_can_be_closed_at_once(app, login, room):
