@@ -271,7 +271,7 @@ def test_every_change_is_timestamped_in_order_with_who_and_why(desk, db):
     assert [c.note for c in changes[1:]] == [f"now {s}" for s in path]
     assert {c.actor_id for c in changes[1:]} == {desk.member.id}
     audited = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "case.status_changed")
+        select(AuditEvent).where(AuditEvent.action == "case.status_changed").order_by(AuditEvent.id)
     ).all()
     assert [e.after["status"] for e in audited] == path
 
