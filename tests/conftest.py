@@ -8,6 +8,7 @@ names a PostgreSQL server, once more on a fresh database created on that server.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import re
 import uuid
@@ -31,6 +32,20 @@ from network.services import accounts, directory
 
 PASSWORD = "correct horse battery staple"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# Tests that open real sockets to server processes (python-socketio clients, HTTP).
+_SOCKET_SUITES = {"realtime_server", "scaleout"}
+
+
+@pytest.fixture(autouse=True)
+def _leaks_reported_where_made(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that talks to real servers, collect the garbage: a client socket
+    or an HTTP answer it left open is then reported (a ResourceWarning, an error) on that
+    test, not on whichever later test the collector happened to run in."""
+    yield
+    if request.node.path.parent.name in _SOCKET_SUITES:
+        gc.collect()
 
 
 def need(what: str) -> None:

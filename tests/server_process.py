@@ -36,6 +36,8 @@ def wait_until_healthy(url: str, process: subprocess.Popen[Any], log: Path) -> N
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as error:
+            error.close()  # a 503 while it starts: it holds the answer's socket
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)  # polling interval of a bounded readiness loop, not a timing guess
