@@ -312,6 +312,20 @@ def make_contact_point(db: Any, make_network: Callable[..., Network]) -> Callabl
 
 
 @pytest.fixture
+def list_in_directory(make_contact_point: Callable[..., Any], db: Any) -> Callable[..., Any]:
+    """Give an account a current directory entry in the networks ``slugs``, without any
+    membership: whoever reads those directories can then reach (invite, add) the person."""
+
+    def factory(person: User, *slugs: str) -> User:
+        entry = make_contact_point(networks=list(slugs))
+        entry.user_id = person.id
+        db.session.commit()
+        return person
+
+    return factory
+
+
+@pytest.fixture
 def login(app: Flask) -> Callable[[FlaskClient, User], FlaskClient]:
     """Sign ``user`` in on ``client`` through the real login form."""
 

@@ -545,13 +545,20 @@ def _drop(channel: Channel, actor: Any, user_id: int, action: str) -> None:
         raise ValidationError(
             _("Make another member an owner first: a channel keeps at least one owner.")
         )
-    channel.members.remove(member)
-    notifications.forget_channel(user_id, channel.id)
-    audit.record_channel_event(actor, action, channel, user_id=user_id)
-    if not others:
-        channel.archived_at = channel.archived_at or utcnow()
+    _take_out(channel, actor, member, action)
     db.session.commit()
     evict_from_channel(user_id, channel)
+
+
+def _take_out(channel: Channel, actor: Any, member: ChannelMember, action: str) -> None:
+    """Remove ``member`` from ``channel`` in the current transaction: their notifications
+    of it go, the removal is audited as ``action``, and a channel left without members is
+    archived. The caller commits, then evicts their sockets (``evict_from_channel``)."""
+    channel.members.remove(member)
+    notifications.forget_channel(member.user_id, channel.id)
+    audit.record_channel_event(actor, action, channel, user_id=member.user_id)
+    if not channel.members:
+        channel.archived_at = channel.archived_at or utcnow()
 
 
 def remove_member(channel_id: Any, actor: Any, user_id: Any) -> None:
@@ -679,11 +686,9 @@ def evict_from_network(user_id: int, network_id: int, actor: Any) -> None:
             member = channel.member_for(user_id)
             if member is None:
                 continue
-            channel.members.remove(member)
-            audit.record_channel_event(actor, "channel.member_remove", channel, user_id=user_id)
-            if not channel.members:
-                channel.archived_at = channel.archived_at or utcnow()
-        notifications.forget_channel(user_id, channel.id)
+            _take_out(channel, actor, member, "channel.member_remove")
+        else:
+            notifications.forget_channel(user_id, channel.id)
         evicted.append(channel)
     db.session.commit()
     for channel in evicted:

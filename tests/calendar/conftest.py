@@ -56,10 +56,7 @@ def make_event(people) -> Callable[..., Event]:
 
 
 @pytest.fixture
-def listed_outsider(people, make_contact_point, db) -> Any:
+def listed_outsider(people, list_in_directory) -> Any:
     """The IberRed contact point, listed in WACAP's directory: WACAP's organisers can reach
     (and so invite) them, though they are no member of WACAP."""
-    entry = make_contact_point(networks=["wacap"])
-    entry.user_id = people.outsider.id
-    db.session.commit()
-    return people.outsider
+    return list_in_directory(people.outsider, "wacap")

@@ -52,20 +52,6 @@ def secret(course: Course, make_user: Any) -> Any:
     return event
 
 
-@pytest.fixture
-def listed(course: Course, make_contact_point: Any, db: Any) -> Any:
-    """Lists a person in the programme's network's directory (still no membership), which
-    lets the network's coordinator reach and so invite them (``calendar.invite``)."""
-
-    def list_in_directory(person: Any) -> Any:
-        entry = make_contact_point(networks=[course.programme.network.slug])
-        entry.user_id = person.id
-        db.session.commit()
-        return person
-
-    return list_in_directory
-
-
 def _cascade(event_id: Any) -> dict[str, str]:
     return {"title": "Home", "starts_on": "2027-05-01", "ends_on": "2027-05-05",
             "event_id": str(event_id)}  # fmt: skip
@@ -117,9 +103,11 @@ def test_linking_a_cascade_to_an_unseen_event_is_refused_like_a_missing_one(
 
 
 def test_cascade_links_an_event_its_trainer_is_invited_to_and_shows_it_to_trainees(
-    course: Course, certified: Any, secret: Any, make_user: Any, listed: Any, db: Any
+    course: Course, certified: Any, secret: Any, make_user: Any, list_in_directory: Any, db: Any
 ) -> None:
-    cal.invite(course.coordinator, secret, [listed(certified).id])
+    cal.invite(
+        course.coordinator, secret, [list_in_directory(certified, course.programme.network.slug).id]
+    )
     assert [e.id for e in training.linkable_events(course.programme, certified)] == [secret.id]
     cohort = training.create_cohort(certified, course.programme, _cascade(secret.id))
     trainee = make_user()
@@ -132,7 +120,7 @@ def test_cascade_links_an_event_its_trainer_is_invited_to_and_shows_it_to_traine
 
 
 def test_a_link_recorded_by_someone_who_could_not_see_the_event_shows_nothing(
-    course: Course, certified: Any, secret: Any, make_user: Any, listed: Any, db: Any
+    course: Course, certified: Any, secret: Any, make_user: Any, list_in_directory: Any, db: Any
 ) -> None:
     cohort = training.create_cohort(certified, course.programme, _cascade(""))
     trainee = make_user()
@@ -145,7 +133,9 @@ def test_a_link_recorded_by_someone_who_could_not_see_the_event_shows_nothing(
     assert not policy.can_view_event(trainee, secret)
     assert training.cohort_event(cohort, trainee) is None
     # Once the leading trainer is invited, the link shows the session to their trainees.
-    cal.invite(course.coordinator, secret, [listed(certified).id])
+    cal.invite(
+        course.coordinator, secret, [list_in_directory(certified, course.programme.network.slug).id]
+    )
     db.session.expire_all()
     assert policy.can_view_event(trainee, secret)
 
