@@ -81,25 +81,27 @@ class User(UserMixin, db.Model):
         return self.totp_secret_encrypted is not None
 
     def role_in(self, network_id: int) -> Role | None:
-        for membership in self.memberships:
-            if membership.network_id == network_id:
-                return Role(membership.role)
-        return None
-
-    def belongs_to(self, network_id: int) -> bool:
-        """Whether the person is a member of the network.
+        """The person's role in the network, or None when they are not a member.
 
         Taken from ``memberships`` when that is loaded; otherwise one indexed query (the
         unique ``(user_id, network_id)``) that loads no network: loading the memberships
         loads each network and its names in every language, three queries where a socket
-        event in a working group needs one answer. Asked again, it queries again (the
-        session flushes first): a removal, even in the current transaction, counts.
+        event in a network's channel needs one answer. Asked again, it queries again (the
+        session flushes first): a removal or a new role, even in the current transaction,
+        counts. Code that asks about many networks at once loads ``memberships`` first.
         """
         session = object_session(self)
         if "memberships" in self.__dict__ or session is None or self.id is None:
-            return any(m.network_id == network_id for m in self.memberships)
-        found = session.scalar(_MEMBERSHIP_OF, {"user_id": self.id, "network_id": network_id})
-        return found is not None
+            for membership in self.memberships:
+                if membership.network_id == network_id:
+                    return Role(membership.role)
+            return None
+        role = session.scalar(_ROLE_IN, {"user_id": self.id, "network_id": network_id})
+        return None if role is None else Role(role)
+
+    def belongs_to(self, network_id: int) -> bool:
+        """Whether the person is a member of the network (``role_in``)."""
+        return self.role_in(network_id) is not None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -126,9 +128,9 @@ class Membership(db.Model):
         return f"<Membership user={self.user_id} network={self.network_id} {self.role}>"
 
 
-# One membership's existence, by its unique (user, network) (``User.belongs_to``).
-_MEMBERSHIP_OF = (
-    select(Membership.id)
+# One membership's role, by its unique (user, network) (``User.role_in``).
+_ROLE_IN = (
+    select(Membership.role)
     .where(
         Membership.user_id == bindparam("user_id"),
         Membership.network_id == bindparam("network_id"),

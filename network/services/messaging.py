@@ -337,6 +337,8 @@ def channels_for(user: Any) -> list[ChannelSummary]:
     of unread mentions and replies."""
     if not policy.is_signed_in(user):
         return []
+    # Loaded once here: the policy asks about the network of every channel below.
+    user.memberships  # noqa: B018
     network_ids = select(Membership.network_id).where(Membership.user_id == user.id)
     explicit = select(ChannelMember.channel_id).where(ChannelMember.user_id == user.id)
     visible = or_(

@@ -277,6 +277,36 @@ def test_losing_the_network_membership_drops_the_network_channel_at_once(app, lo
     assert _join(member, room.channel.id)["error"]["code"] == "not_found"
 
 
+def test_a_new_role_in_the_network_counts_at_the_next_event_both_ways(app, login, room, db):
+    """An observer made contact point may post in the network's channel at the very next
+    event of the socket they already have open, and made observer again is refused at
+    the next one: the role is asked again at every event, not remembered from connect."""
+    from network.models.people import Membership
+    from network.services import membership
+
+    socket = _socket(app, login, room.observer)
+    assert _join(socket, room.channel.id)["ok"]
+    refused = _send(socket, room.channel.id, "before")
+    assert refused["ok"] is False
+    assert refused["error"]["code"] == "forbidden"
+    held = db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == room.observer.id, Membership.network_id == room.network.id
+        )
+    )
+    membership.change_role(room.network, held.id, "contact_point", room.coordinator)
+    assert _send(socket, room.channel.id, "promoted")["ok"]
+    membership.change_role(room.network, held.id, "observer", room.coordinator)
+    again = _send(socket, room.channel.id, "demoted")
+    assert again["ok"] is False
+    assert again["error"]["code"] == "forbidden"
+    bodies = [
+        messaging.message_body(m) for m in messaging.list_messages(room.channel, room.coordinator)
+    ]
+    assert "promoted" in " ".join(bodies)
+    assert "demoted" not in " ".join(bodies)
+
+
 def test_losing_the_network_membership_ends_its_working_groups_too(app, login, room, db):
     """A working group (topic channel) takes members of its network only: removed from the
     network, a person leaves the network's working groups at once — their open socket gets
