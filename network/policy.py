@@ -39,7 +39,7 @@ def _channel_role(user: Any, channel: Channel) -> Role | None:
     in every language (two queries on every socket event of a network channel)."""
     if not is_signed_in(user) or channel.network_id is None:
         return None
-    return user.role_in(channel.network_id)
+    return user.role_in_one(channel.network_id)
 
 
 def readable_network_ids(user: Any) -> set[int] | None:
@@ -124,6 +124,12 @@ class SystemActor:
 
     def role_in(self, network_id: int) -> None:
         return None
+
+    def role_in_one(self, network_id: int) -> None:
+        return None
+
+    def belongs_to(self, network_id: int) -> bool:
+        return False
 
 
 SYSTEM = SystemActor()

@@ -81,27 +81,32 @@ class User(UserMixin, db.Model):
         return self.totp_secret_encrypted is not None
 
     def role_in(self, network_id: int) -> Role | None:
-        """The person's role in the network, or None when they are not a member.
+        """The person's role in the network, or None, from ``memberships`` (loaded once
+        for every question of a request: pages ask about many networks)."""
+        for membership in self.memberships:
+            if membership.network_id == network_id:
+                return Role(membership.role)
+        return None
+
+    def role_in_one(self, network_id: int) -> Role | None:
+        """``role_in`` for code that asks about one network per event (socket events).
 
         Taken from ``memberships`` when that is loaded; otherwise one indexed query (the
         unique ``(user_id, network_id)``) that loads no network: loading the memberships
         loads each network and its names in every language, three queries where a socket
         event in a network's channel needs one answer. Asked again, it queries again (the
         session flushes first): a removal or a new role, even in the current transaction,
-        counts. Code that asks about many networks at once loads ``memberships`` first.
+        counts.
         """
         session = object_session(self)
         if "memberships" in self.__dict__ or session is None or self.id is None:
-            for membership in self.memberships:
-                if membership.network_id == network_id:
-                    return Role(membership.role)
-            return None
+            return self.role_in(network_id)
         role = session.scalar(_ROLE_IN, {"user_id": self.id, "network_id": network_id})
         return None if role is None else Role(role)
 
     def belongs_to(self, network_id: int) -> bool:
-        """Whether the person is a member of the network (``role_in``)."""
-        return self.role_in(network_id) is not None
+        """Whether the person is a member of the network (``role_in_one``)."""
+        return self.role_in_one(network_id) is not None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -128,7 +133,7 @@ class Membership(db.Model):
         return f"<Membership user={self.user_id} network={self.network_id} {self.role}>"
 
 
-# One membership's role, by its unique (user, network) (``User.role_in``).
+# One membership's role, by its unique (user, network) (``User.role_in_one``).
 _ROLE_IN = (
     select(Membership.role)
     .where(
