@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask_babel import force_locale
+from icalendar import Calendar
 from sqlalchemy import func, select
 
 from network.models.calendar import Event
@@ -459,6 +460,23 @@ def test_the_event_page_describes_the_rule_in_the_readers_language(
     html = _html(client.get(f"/calendar/events/{event.id}"))
     assert "mardi" in html
     assert "FREQ=" not in html
+
+
+def test_the_ics_file_keeps_the_rule_with_its_end_in_utc(client, login, db, people, make_event):
+    # RFC 5545: with a DTSTART in a time zone, UNTIL is given in UTC.
+    event = make_event(
+        starts_at="2027-03-09T09:00",
+        ends_at="2027-03-09T10:00",
+        timezone="Europe/Madrid",
+        rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;UNTIL=20270630T235959",
+    )
+    login(client, people.member)
+    body = client.get(f"/calendar/events/{event.id}.ics").get_data()
+    vevent = next(c for c in Calendar.from_ical(body).walk("VEVENT"))
+    assert vevent["RRULE"]["FREQ"] == ["WEEKLY"]
+    assert vevent["RRULE"]["BYDAY"] == ["TU", "TH"]
+    assert b"UNTIL=20270630T215959Z" in body  # 23:59:59 in Madrid (CEST, UTC+2)
+    assert event.rrule.endswith("UNTIL=20270630T235959")  # stored on the local clock
 
 
 # --- The picker's choices in the reader's language ------------------------------------------------
