@@ -48,6 +48,7 @@ def _labels() -> dict[str, Any]:
             mode=cal.mode_label,
         ),
         "in_zone": cal.format_in_zone,
+        "describe_recurrence": cal.describe_recurrence,
     }
 
 
@@ -189,12 +190,19 @@ def _event_form_context(event: Event | None, values: dict[str, Any], errors: dic
             key=lambda n: n.acronym,
         ),
         "timezones": i18n.timezone_names(),
+        "recurrence": cal.recurrence_choices(event, values),
     }
 
 
 def _form_input() -> dict[str, Any]:
-    data: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    """The event form's fields. Its recurrence comes from the picker (``repeat`` and the
+    ``repeat_*`` fields); a raw ``rrule`` is not taken from the page."""
+    data: dict[str, Any] = {
+        k: v for k, v in request.form.items() if k not in {"csrf_token", "rrule"}
+    }
     data["networks"] = request.form.getlist("networks")
+    data["repeat"] = data.get("repeat") or "none"
+    data["repeat_weekdays"] = request.form.getlist("repeat_weekdays")
     return data
 
 

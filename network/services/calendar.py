@@ -6,6 +6,8 @@ Times: instants are UTC; a form gives a local date and time *in the event's time
 turned into UTC here (a wall-clock time skipped by a clock change is refused). Recurrence
 is an RFC 5545 RRULE expanded by ``dateutil.rrule`` on the event's local wall clock, so a
 weekly 10:00 meeting in Madrid stays at 10:00 in Madrid across daylight-saving changes.
+The form's recurrence picker, the rule's limits and its description in the reader's words
+are in ``services/recurrence.py``; code may still give a raw ``rrule``.
 
 Write services validate everything first, then write and commit once; they raise
 ``ValidationError`` (per-field messages), ``Forbidden`` or ``NotFound``.
@@ -25,7 +27,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
-from dateutil.rrule import rrulestr
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -57,7 +58,7 @@ from network.models.calendar import (
 from network.models.directory import Network
 from network.models.people import User
 from network.security import DATABASE_INT_MAX
-from network.services import attachments, audit, messaging
+from network.services import attachments, audit, messaging, recurrence
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ MAX_TITLE = 300
 MAX_DESCRIPTION = 10_000
 MAX_VENUE = 300
 MAX_URL = 500
-MAX_OCCURRENCES = 500
 MAX_EVENT_DAYS = 31
 MAX_RANGE_DAYS = 400
 DEFAULT_OFFICE_START = time(9, 0)
@@ -198,37 +198,29 @@ def zones_differ(event: Event, tz_name: str, at: datetime | None = None) -> bool
 
 
 # --- Recurrence ---------------------------------------------------------------------------------
-
-_ALLOWED_FREQ = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
-# Several occurrences a day would let one rule expand to thousands per range query; meetings
-# repeat daily at most (DTSTART gives the time of day).
-_REFUSED_PARTS = {"BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART"}
+# The rule's limits, the picker and the descriptions live in ``services/recurrence.py``.
 
 
-def _rule(event_start_local: datetime, rule_text: str) -> Any:
-    return rrulestr(rule_text, dtstart=event_start_local)
+def local_start(event: Event) -> datetime:
+    """The event's start on its own wall clock (naive), as its RRULE is expanded from."""
+    return event.starts_at.astimezone(zone(event.timezone)).replace(tzinfo=None)
 
 
-def check_rrule(rule_text: str, start_local: datetime) -> str | None:
-    """A message when ``rule_text`` is not an acceptable RRULE value, else None."""
-    if not re.fullmatch(r"[A-Za-z0-9=;,+\-]{1,500}", rule_text):
-        return _("This is not a valid recurrence rule (RFC 5545 RRULE).")
-    parts = dict(p.split("=", 1) for p in rule_text.upper().split(";") if "=" in p)
-    if parts.get("FREQ") not in _ALLOWED_FREQ or parts.keys() & _REFUSED_PARTS:
-        return _("Use a daily, weekly, monthly or yearly rule, e.g. FREQ=WEEKLY;COUNT=10.")
-    try:
-        rule = _rule(start_local, rule_text)
-    except (ValueError, TypeError):
-        return _("This is not a valid recurrence rule (RFC 5545 RRULE).")
-    if "COUNT" in parts or "UNTIL" in parts:
-        count = 0
-        for _occurrence in rule:
-            count += 1
-            if count > MAX_OCCURRENCES:
-                return _("A series may have at most %(n)d occurrences.", n=MAX_OCCURRENCES)
-        if count == 0:
-            return _("This rule gives no occurrence.")
-    return None
+def describe_recurrence(event: Event) -> str:
+    """How the event repeats, in the reader's words ("Monthly on the first Tuesday, 6
+    times"); "" for a single event."""
+    return recurrence.describe(event.rrule, local_start(event)) if event.rrule else ""
+
+
+def recurrence_choices(event: Event | None, values: Mapping[str, Any]) -> recurrence.PickerChoices:
+    """The options of the form's recurrence picker (``recurrence.PickerChoices``): the
+    event's stored rule is offered as "custom" when the picker cannot say it."""
+    return recurrence.picker_choices(
+        values,
+        event.rrule if event else "",
+        local_start(event) if event else None,
+        parse_local(values.get("starts_at")),
+    )
 
 
 @dataclass
@@ -250,8 +242,7 @@ def occurrences(event: Event, start: datetime, end: datetime) -> list[Occurrence
             return [Occurrence(event, event.starts_at, event.ends_at)]
         return []
     tz = zone(event.timezone)
-    local_start = event.starts_at.astimezone(tz).replace(tzinfo=None)
-    rule = _rule(local_start, event.rrule)
+    rule = recurrence.expand(event.rrule, local_start(event))
     excluded = set(event.exception_dates or [])
     # Expand on local wall-clock times with a day of margin each side, then filter in UTC.
     window_from = (start - duration).astimezone(tz).replace(tzinfo=None) - timedelta(days=1)
@@ -271,7 +262,7 @@ def _recurrence_end(start_local: datetime, rule_text: str, duration: timedelta, 
     parts = rule_text.upper()
     if "COUNT=" not in parts and "UNTIL=" not in parts:
         return None
-    last = list(_rule(start_local, rule_text))[-1]
+    last = list(recurrence.expand(rule_text, start_local))[-1]
     return last.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC) + duration
 
 
@@ -451,11 +442,23 @@ def _clean_event(user: Any, data: Mapping[str, Any], existing: Event | None) -> 
             elif clean["ends_at"] - clean["starts_at"] > timedelta(days=MAX_EVENT_DAYS):
                 errors["ends_at"] = _("An event lasts at most %(n)d days.", n=MAX_EVENT_DAYS)
 
-    rule = str(data.get("rrule") or "").strip().removeprefix("RRULE:")
-    if rule and start_local and "starts_at" not in errors:
-        message = check_rrule(rule, start_local)
-        if message:
-            errors["rrule"] = message
+    start_known = start_local if "starts_at" not in errors else None
+    if "repeat" in data:
+        # The form's picker (services/recurrence.py); "custom" keeps the stored rule.
+        kept = existing.rrule if existing else ""
+        rule, rule_errors = recurrence.rule_from_form(data, start_known, kept)
+        errors.update(rule_errors)
+        if rule and kept and start_known and recurrence.same_rule(rule, kept, start_known):
+            rule = kept  # the same series said otherwise: the stored text stays as it was
+        repeats = str(data.get("repeat") or "none") != "none"
+    else:
+        # A raw RFC 5545 RRULE, from code (demo data, imports, tests) rather than the form.
+        rule = str(data.get("rrule") or "").strip().removeprefix("RRULE:")
+        if rule and start_known:
+            message = recurrence.check_rule(rule, start_known)
+            if message:
+                errors["rrule"] = message
+        repeats = bool(rule)
     clean["rrule"] = rule
     raw_dates = data.get("exception_dates") or []
     if isinstance(raw_dates, str):
@@ -466,7 +469,7 @@ def _clean_event(user: Any, data: Mapping[str, Any], existing: Event | None) -> 
             dates.append(date.fromisoformat(str(raw)).isoformat())
         except ValueError:
             errors["exception_dates"] = _("Give dates as YYYY-MM-DD, separated by commas.")
-    if dates and not rule:
+    if dates and not repeats:
         errors["exception_dates"] = _("Exception dates need a recurrence rule.")
     clean["exception_dates"] = sorted(set(dates))
     clean["series"] = str(data.get("series") or "").strip()[:200]
@@ -600,7 +603,7 @@ def form_values(event: Event) -> dict[str, Any]:
         "starts_at": local(event.starts_at),
         "ends_at": local(event.ends_at),
         "timezone": event.timezone,
-        "rrule": event.rrule,
+        **recurrence.picker_of(event.rrule, local_start(event)).form_values(),
         "exception_dates": ", ".join(event.exception_dates or []),
         "series": event.series,
         "registration_open": event.registration_open,

@@ -6,7 +6,7 @@ registered or invited person's participation status."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,7 +63,7 @@ def _vevent(event: Event, viewer: Any, base_url: str) -> VEvent:
     if location:
         item.add("location", vText(location))
     if event.rrule:
-        item.add("rrule", vRecur.from_ical(event.rrule))
+        item.add("rrule", _recur(event.rrule, tz))
         start_time = event.starts_at.astimezone(tz).time()
         for day in event.exception_dates or []:
             local = datetime.combine(datetime.fromisoformat(day).date(), time(0, 0)).replace(
@@ -81,6 +81,16 @@ def _vevent(event: Event, viewer: Any, base_url: str) -> VEvent:
             if invitation.user_id not in answered:
                 item.add("attendee", _attendee(invitation.user, "NEEDS-ACTION"))
     return item
+
+
+def _recur(rule_text: str, tz: ZoneInfo) -> vRecur:
+    """The stored RRULE for a DTSTART with a TZID: an UNTIL kept on the event's wall clock
+    (as the rule is expanded here) is given in UTC, as RFC 5545 (3.3.10) asks then."""
+    recur = vRecur.from_ical(rule_text)
+    until = recur.get("UNTIL")
+    if until and isinstance(until[0], datetime) and until[0].tzinfo is None:
+        recur["UNTIL"] = [until[0].replace(tzinfo=tz).astimezone(UTC)]
+    return recur
 
 
 def _attendee(person: Any, partstat: str) -> vCalAddress:
