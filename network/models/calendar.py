@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -153,6 +153,11 @@ class Event(db.Model):
     invitations: Mapped[list[Invitation]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="Invitation.id"
     )
+
+    @property
+    def exception_days(self) -> list[date]:
+        """The exception dates as days, in order (for showing them in the reader's words)."""
+        return sorted(date.fromisoformat(day) for day in self.exception_dates or [])
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.title!r} {self.status}>"

@@ -458,8 +458,28 @@ def test_the_event_page_describes_the_rule_in_the_readers_language(
     people.member.locale = "fr"
     db.session.commit()
     html = _html(client.get(f"/calendar/events/{event.id}"))
-    assert "mardi" in html
+    assert "Tous les mois le premier mardi, 6 fois" in html
     assert "FREQ=" not in html
+
+
+def test_the_event_page_gives_exception_dates_in_the_readers_words(
+    client, login, db, people, make_event
+):
+    event = make_event(
+        starts_at="2027-01-05T10:00",
+        ends_at="2027-01-05T11:00",
+        rrule="FREQ=WEEKLY;COUNT=6",
+    )
+    event.exception_dates = ["2027-02-02", "2027-01-19"]
+    db.session.commit()
+    login(client, people.member)
+    html = _html(client.get(f"/calendar/events/{event.id}"))
+    assert "Jan 19, 2027 and Feb 2, 2027" in html
+    assert "2027-02-02" not in html
+    people.member.locale = "fr"
+    db.session.commit()
+    html = _html(client.get(f"/calendar/events/{event.id}"))
+    assert "19 janv. 2027 et 2 févr. 2027" in html
 
 
 def test_the_ics_file_keeps_the_rule_with_its_end_in_utc(client, login, db, people, make_event):
