@@ -66,6 +66,13 @@ def _signed_pattern(pattern: str, code: str) -> str:
     return f"{get_plus_sign_symbol(code)}{pattern};{get_minus_sign_symbol(code)}{pattern}"
 
 
+def number_locale_tag() -> str:
+    """The BCP 47 tag under which a browser's ``Intl`` writes numbers as the server does
+    for the current language: Babel writes Latin digits by default (the "latn" numbering
+    system) where a browser would write Arabic-Indic ones for "ar"."""
+    return current_locale_code().replace("_", "-") + "-u-nu-latn"
+
+
 # Multiples of 1024, as the limits are set (MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024 is
 # "25 MB"); the unit names are CLDR's in the reader's language.
 _SIZE_UNITS = (
