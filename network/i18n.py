@@ -16,7 +16,7 @@ from babel import dates as babel_dates
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
 from babel.lists import format_list as babel_format_list
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_minus_sign_symbol, get_plus_sign_symbol
 from babel.numbers import format_percent as babel_format_percent
 from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
@@ -54,8 +54,23 @@ def format_number(
     ``signed``: with its sign and one decimal (+17,9); an em dash when there is none."""
     if value is None:
         return "\u2014"
-    pattern = "+#,##0.0;-#,##0.0" if signed else None
-    return format_decimal(value, format=pattern, locale=locale or current_locale_code())
+    code = locale or current_locale_code()
+    pattern = _signed_pattern("#,##0.0", code) if signed else None
+    return format_decimal(value, format=pattern, locale=code)
+
+
+def _signed_pattern(pattern: str, code: str) -> str:
+    """``pattern`` with an explicit sign, the locale's own plus and minus signs: Arabic's
+    carry a left-to-right mark, without which a right-to-left page shows "+17.9" as
+    "17.9+"."""
+    return f"{get_plus_sign_symbol(code)}{pattern};{get_minus_sign_symbol(code)}{pattern}"
+
+
+def number_locale_tag() -> str:
+    """The BCP 47 tag under which a browser's ``Intl`` writes numbers as the server does
+    for the current language: Babel writes Latin digits by default (the "latn" numbering
+    system) where a browser would write Arabic-Indic ones for "ar"."""
+    return current_locale_code().replace("_", "-") + "-u-nu-latn"
 
 
 # Multiples of 1024, as the limits are set (MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024 is
@@ -340,5 +355,5 @@ def format_percent_value(value: float | None, *, signed: bool = False, decimals:
     # The locale's own pattern (its spacing and sign placement), with fixed decimals.
     digits = "#,##0" + ("." + "0" * decimals if decimals else "")
     own = _locale(code).percent_formats[None].pattern.replace("#,##0", digits, 1)
-    pattern = f"+{own};-{own}" if signed else own
+    pattern = _signed_pattern(own, code) if signed else own
     return babel_format_percent(value / 100, format=pattern, locale=code)

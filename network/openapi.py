@@ -577,6 +577,24 @@ _TRAINING_SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "knowledge_gain_by_cohort": {
+                "type": "array",
+                "description": "each cohort of every generation, in the programme's order, "
+                "with the gain of its own trainees who took both tests",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "cohort_id": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "generation": {"type": "integer"},
+                        "trainees": {"type": "integer", "description": "with both tests"},
+                        "pre_mean": {"type": "number", "nullable": True},
+                        "post_mean": {"type": "number", "nullable": True},
+                        "points": {"type": "number", "nullable": True},
+                        "percent": {"type": "number", "nullable": True},
+                    },
+                },
+            },
             "certified": {"type": "integer"},
             "cascade_reach": {
                 "type": "object",

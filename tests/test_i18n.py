@@ -468,3 +468,19 @@ def test_a_time_zone_outside_the_list_is_refused(client, make_user, login, db):
     assert 'id="timezone"' in response.get_data(as_text=True)
     db.session.refresh(user)
     assert user.timezone == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "expected"),
+    [
+        ("en", 17.9, "+17.9"),
+        ("fr", -17.9, "-17,9"),
+        # Arabic's signs carry a left-to-right mark: "+17.9" reads so on an rtl page too.
+        ("ar", 17.9, "\u200e+17.9"),
+        ("ar", -17.9, "\u200e-17.9"),
+    ],
+)
+def test_signed_numbers_use_the_locales_own_signs(app, code, value, expected):
+    from network.i18n import format_number
+
+    assert format_number(value, code, signed=True) == expected

@@ -440,52 +440,52 @@ def report(programme_id: int):  # type: ignore[no-untyped-def]
         programme=found,
         report=data,
         chart_data=_chart_data(data),
-        cohort_gains=_cohort_gains(found),
     )
 
 
 def _chart_data(data: dict[str, Any]) -> dict[str, Any]:
-    """The series the report's charts draw (static/js/training-report.js)."""
+    """What the report's charts draw (static/js/training-report.js): per chart its
+    category labels, its datasets, its axis titles, every word in the reader's language,
+    and whether its bars lie across; and the locale the browser writes numbers in, with the
+    server's digits."""
 
-    def series(label: str, counts: dict[str, int], name: Any) -> dict[str, Any]:
+    def counts(
+        title: str, counted: dict[str, int], name: Any, *, horizontal: bool = False
+    ) -> dict[str, Any]:
         return {
-            "label": label,
-            "labels": [name(k) for k in counts],
-            "values": list(counts.values()),
+            "labels": [name(k) for k in counted],
+            "datasets": [{"label": _("Trainees"), "values": list(counted.values())}],
+            "category_title": title,
+            "value_title": _("Trainees"),
+            "horizontal": horizontal,
         }
 
-    gain = data["knowledge_gain"]
+    cohorts = data["knowledge_gain_by_cohort"]
     return {
-        "country": series(_("Participants by country"), data["by_country"], i18n.country_name),
-        "profession": series(
-            _("Participants by profession"), data["by_profession"], training.profession_label
-        ),
-        "gender": series(_("Participants by gender"), data["by_gender"], training.gender_label),
-        "generation": series(
-            _("Trainees by generation"), data["cascade_reach"]["by_generation"], str
-        ),
-        "gain": {
-            "label": _("Mean score, per cent"),
-            "labels": [_("Pre-test"), _("Post-test")],
-            "values": [gain["pre_mean"] or 0, gain["post_mean"] or 0],
+        "locale": i18n.number_locale_tag(),
+        "charts": {
+            # Names, long in some languages, read across beside their bars, not slanted.
+            "country": counts(_("Country"), data["by_country"], i18n.country_name, horizontal=True),
+            "profession": counts(
+                _("Profession"), data["by_profession"], training.profession_label, horizontal=True
+            ),
+            "gender": counts(_("Gender"), data["by_gender"], training.gender_label),
+            "generation": counts(_("Generation"), data["cascade_reach"]["by_generation"], str),
+            # One group of bars per cohort, its mean pre-test and post-test scores, as in the
+            # table beside the chart.
+            "gain": {
+                "labels": [c["title"] for c in cohorts],
+                "datasets": [
+                    {"label": _("Pre-test"), "values": [c["pre_mean"] for c in cohorts]},
+                    {"label": _("Post-test"), "values": [c["post_mean"] for c in cohorts]},
+                ],
+                "category_title": _("Cohort"),
+                "value_title": _("Mean score, per cent"),
+                "percent": True,
+                "horizontal": True,
+            },
         },
     }
-
-
-def _cohort_gains(programme: Any) -> list[tuple[Any, training.Gain]]:
-    rows = []
-    for cohort in programme.cohorts:
-        ids = [e.id for e in cohort.enrolments]
-        scores = training.scores_by_enrolment(ids)
-        rows.append(
-            (
-                cohort,
-                training.gain_of(
-                    (scores.get(i, {}).get("pre"), scores.get(i, {}).get("post")) for i in ids
-                ),
-            )
-        )
-    return rows
 
 
 @bp.get("/programmes/<int:programme_id>/report.csv")

@@ -17,7 +17,8 @@ Rules
   Its generation is one more than the generation of the cohort where that trainer was
   certified; the programme's own cohorts are generation 1 ("direct trainees").
 * Report: ``participants`` and the breakdowns, completion rate and knowledge gain are of
-  the direct trainees (generation 1); ``cascade_reach`` counts every generation.
+  the direct trainees (generation 1); ``cascade_reach`` counts every generation;
+  ``knowledge_gain_by_cohort`` gives each cohort of every generation its own gain.
 
 Every write checks ``network.policy`` and is one transaction.
 """
@@ -1062,10 +1063,30 @@ def reach(programme: Programme) -> dict[str, Any]:
     }
 
 
+def cohort_gains(
+    programme: Programme, rows: Iterable[Row], generations: Mapping[int, int]
+) -> list[dict[str, Any]]:
+    """Each cohort's knowledge gain, in the programme's cohort order, from the report's
+    rows (no query per cohort): ``cohort_id, title, generation`` and the gain's figures;
+    a cohort without trainees who took both tests has ``trainees`` 0 and no means."""
+    pairs: dict[int, list[tuple[float | None, float | None]]] = defaultdict(list)
+    for r in rows:
+        pairs[r.cohort_id].append((r.pre, r.post))
+    return [
+        {
+            "cohort_id": cohort.id,
+            "title": cohort.title,
+            "generation": generations.get(cohort.id, 1),
+            **gain_of(pairs[cohort.id]).payload(),
+        }
+        for cohort in programme.cohorts
+    ]
+
+
 def report(programme: Programme) -> dict[str, Any]:
     """The programme's report (API.md): ``participants, by_country, by_profession,
     completion_rate, knowledge_gain, cascade_reach`` and, beyond those, ``by_gender``,
-    ``certified`` and the programme's id and title."""
+    ``certified``, ``knowledge_gain_by_cohort`` and the programme's id and title."""
     _roots, generations = cascade_tree(programme)
     rows = report_rows(programme, generations)
     direct = [r for r in rows if r.generation == 1]
@@ -1081,6 +1102,7 @@ def report(programme: Programme) -> dict[str, Any]:
         "by_gender": _sorted_counts(r.gender or NOT_GIVEN for r in direct),
         "completion_rate": round(completed / len(direct), 3) if direct else None,
         "knowledge_gain": gain_of((r.pre, r.post) for r in direct).payload(),
+        "knowledge_gain_by_cohort": cohort_gains(programme, rows, generations),
         "certified": sum(1 for r in rows if r.certified),
         "cascade_reach": {
             "direct_trainees": len(direct),

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from network.services.demo import DEMO_PASSWORD
+
 pytestmark = pytest.mark.browser
 
 SHOTS = os.environ.get("TRAINING_SHOTS")
@@ -106,8 +108,57 @@ def test_report_draws_charts_with_data_tables(new_page, sign_in):
     expect(page.locator("#summary-table")).to_contain_text("333")
     expect(page.locator("canvas.js-report-chart")).to_have_count(5)
     expect(page.locator("#table-country tbody tr")).to_have_count(14)
+    # The gain chart: a pair of bars (pre-test, post-test) per cohort of the table beside it.
+    gain = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.querySelector("canvas[data-series=gain]"));
+            return {
+                groups: chart.data.labels.length,
+                datasets: chart.data.datasets.map((d) => d.label),
+            };
+        }"""
+    )
+    expect(page.locator("#table-gain tbody tr")).to_have_count(gain["groups"])
+    assert gain["groups"] >= 2
+    assert gain["datasets"] == ["Pre-test", "Post-test"]
     page.wait_for_timeout(300)
     _shot(page, "report")
+
+
+def test_report_charts_read_right_to_left_in_arabic_and_fit_a_phone(new_page):
+    page = new_page(width=390, height=844, locale="ar")
+    page.goto("/login")
+    page.locator("#email").fill("secretariat.wacap@example.org")
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("#submit").click()
+    expect(page).to_have_url(re.compile(r"^https?://[^/]+/$"))
+    page.goto("/training/")
+    page.locator("main a", has_text="Training of trainers").first.click()
+    page.locator("main a[href$='/report']").first.click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("canvas.js-report-chart")).to_have_count(5)
+    charts = page.evaluate(
+        """() => [...document.querySelectorAll("canvas.js-report-chart")].map((canvas) => {
+            const chart = Chart.getChart(canvas);
+            const value = chart.options.indexAxis === "y" ? "x" : "y";
+            return {
+                series: canvas.dataset.series,
+                locale: chart.options.locale,
+                legendRtl: chart.options.plugins.legend.rtl,
+                tooltipRtl: chart.options.plugins.tooltip.rtl,
+                ticks: chart.scales[value] ? chart.scales[value].ticks.map((t) => t.label) : [],
+            };
+        })"""
+    )
+    for chart in charts:
+        assert chart["locale"] == "ar-u-nu-latn", chart
+        assert chart["legendRtl"], chart
+        assert chart["tooltipRtl"], chart
+        # Latin digits, as in the tables, not the browser's Arabic-Indic default for "ar".
+        assert all(re.match(r"^\u200e?[0-9]", str(t)) for t in chart["ticks"]), chart
+    # Nothing wider than the phone: wide tables scroll in their own boxes.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "report-ar-phone")
 
 
 def test_coordinator_sees_a_modules_files_and_quiz(new_page, sign_in):

@@ -109,3 +109,29 @@ def course(db: Any, make_network: Any, make_user: Any) -> Course:
 def complete_all(course: Course, enrolment: Enrolment) -> None:
     for module in course.programme.modules:
         training.set_progress(course.trainer, enrolment, module.id, "completed", date(2026, 3, 6))
+
+
+def score_two_cohorts(course: Course) -> None:
+    """Paper scores that differ by cohort. Dakar: pre 40 and 60, post 80 and 90 (means 50
+    and 85). Accra: pre 30 and 50, post 45 and 75 (means 40 and 60), and a third trainee
+    with a pre-test only, who counts in neither mean."""
+    for enrolment, pre, post in (
+        (course.enrolment, "40", "80"),
+        (course.classmate_enrolment, "60", "90"),
+    ):
+        training.record_score(course.trainer, enrolment, "pre", pre)
+        training.record_score(course.trainer, enrolment, "post", post)
+    for name, pre, post in (("Kofi Example", "30", "45"), ("Adjoa Example", "50", "75")):
+        enrolment = training.enrol(
+            course.other_trainer,
+            course.other_cohort,
+            {"name": name, "country": "GH", "profession": "judge"},
+        )
+        training.record_score(course.other_trainer, enrolment, "pre", pre)
+        training.record_score(course.other_trainer, enrolment, "post", post)
+    absent = training.enrol(
+        course.other_trainer,
+        course.other_cohort,
+        {"name": "Ama Example", "country": "GH", "profession": "judge"},
+    )
+    training.record_score(course.other_trainer, absent, "pre", "10")

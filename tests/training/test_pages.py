@@ -3,6 +3,7 @@ verification page, the report and its CSV, the JSON API."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from typing import Any
@@ -15,7 +16,7 @@ from network.errors import Forbidden
 from network.models.training import Certificate
 from network.services import training
 from tests.conftest import csrf_token
-from tests.training.conftest import Course, complete_all
+from tests.training.conftest import Course, complete_all, score_two_cohorts
 
 
 def _certified(course: Course) -> Certificate:
@@ -254,6 +255,9 @@ def test_api_lists_programmes_and_report(course: Course, client: Any, login: Any
                 "knowledge_gain", "cascade_reach"):  # fmt: skip
         assert key in report
     assert report["participants"] == 2
+    by_cohort = report["knowledge_gain_by_cohort"]
+    assert [c["title"] for c in by_cohort] == ["Cohort Dakar", "Cohort Accra"]
+    assert by_cohort[0]["trainees"] == 1
 
 
 def test_api_report_is_for_managers_and_errors_are_enveloped(
@@ -397,3 +401,64 @@ def test_report_figures_follow_the_readers_locale(course: Course, client: Any, l
     # A decimal comma in Spanish where English has a decimal point, in the same figures.
     assert re.search(r"<td>50\.0%</td>", english)  # completion rate: one of two trainees
     assert re.search(r"<td>50,0\s?%</td>", spanish)
+
+
+def _chart_data(html: str) -> Any:
+    found = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html)
+    assert found, "the report carries its charts' data"
+    return json.loads(found.group(1))
+
+
+def test_knowledge_gain_chart_has_one_group_of_bars_per_cohort(
+    course: Course, client: Any, login: Any
+) -> None:
+    score_two_cohorts(course)
+    login(client, course.secretariat)
+    html = client.get(f"/training/programmes/{course.programme.id}/report").get_data(as_text=True)
+    gain = _chart_data(html)["charts"]["gain"]
+    assert gain["labels"] == ["Cohort Dakar", "Cohort Accra"]
+    assert gain["datasets"] == [
+        {"label": "Pre-test", "values": [50.0, 40.0]},
+        {"label": "Post-test", "values": [85.0, 60.0]},
+    ]
+    assert (gain["category_title"], gain["value_title"]) == ("Cohort", "Mean score, per cent")
+    # The table beside the chart gives the same figures, one row per cohort.
+    table = html.split('id="table-gain"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><th scope=\"row\"><bdi>(.*?)</bdi></th>(.*?)</tr>", table)
+    assert [(name, re.findall(r"<td>(.*?)</td>", cells)) for name, cells in rows] == [
+        ("Cohort Dakar", ["50.0%", "85.0%", "+70.0%"]),
+        ("Cohort Accra", ["40.0%", "60.0%", "+50.0%"]),
+    ]
+
+
+def test_report_charts_take_their_words_and_number_locale_from_the_page(
+    course: Course, client: Any, login: Any
+) -> None:
+    score_two_cohorts(course)
+    login(client, course.secretariat)
+    path = f"/training/programmes/{course.programme.id}/report"
+    french = _chart_data(client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True))
+    assert french["locale"] == "fr-u-nu-latn"
+    assert french["charts"]["country"]["value_title"] == "Stagiaires"
+    assert french["charts"]["country"]["labels"] == ["Ghana", "Sénégal"]
+    assert [d["label"] for d in french["charts"]["gain"]["datasets"]] == ["Pré-test", "Post-test"]
+    # Arabic: the browser writes the server's Latin digits, not Arabic-Indic ones.
+    arabic = client.get(path, headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    assert 'dir="rtl"' in arabic
+    assert _chart_data(arabic)["locale"] == "ar-u-nu-latn"
+
+
+def test_signed_figures_keep_their_sign_before_the_number_on_arabic_pages(
+    course: Course, client: Any, login: Any
+) -> None:
+    score_two_cohorts(course)
+    login(client, course.secretariat)
+    path = f"/training/programmes/{course.programme.id}/report"
+    arabic = client.get(path, headers={"Accept-Language": "ar"}).get_data(as_text=True)
+    gain = arabic.split('id="gain-percent">')[1].split("</td>")[0]
+    # A left-to-right mark ties "+" to the number after it ("+61.1%", not "61.1%+"): the
+    # direct trainees' means are 45 and 72.5.
+    assert gain.startswith("\u200e+61.1")
+    assert "(\u200e+27.5 " in gain
+    english = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "\u200e" not in english.split('id="gain-percent">')[1].split("</td>")[0]

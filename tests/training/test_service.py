@@ -7,12 +7,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from network.errors import Conflict, Forbidden, ValidationError
 from network.models.training import Answer, Attempt, Certificate
 from network.services import training
-from tests.training.conftest import Course, complete_all
+from tests.training.conftest import Course, complete_all, score_two_cohorts
 
 
 def _count(db: Any, model: Any) -> int:
@@ -197,6 +197,61 @@ def test_csv_export_guards_formula_injection(course: Course) -> None:
     assert lines[0].startswith("Name,Cohort,Generation,Country,Profession,Gender")
     assert any(line.startswith("\"'=HYPERLINK") for line in lines)
     assert not any(line.startswith("=") for line in lines)
+
+
+def test_report_gives_each_cohort_its_own_knowledge_gain(course: Course) -> None:
+    score_two_cohorts(course)
+    by_cohort = training.report(course.programme)["knowledge_gain_by_cohort"]
+    assert [
+        (c["title"], c["trainees"], c["pre_mean"], c["post_mean"], c["points"], c["percent"])
+        for c in by_cohort
+    ] == [
+        ("Cohort Dakar", 2, 50.0, 85.0, 35.0, 70.0),
+        ("Cohort Accra", 2, 40.0, 60.0, 20.0, 50.0),
+    ]
+    assert [c["cohort_id"] for c in by_cohort] == [course.cohort.id, course.other_cohort.id]
+    assert {c["generation"] for c in by_cohort} == {1}
+
+
+def test_a_cohort_without_both_tests_has_no_gain(course: Course) -> None:
+    by_cohort = training.report(course.programme)["knowledge_gain_by_cohort"]
+    assert [(c["trainees"], c["pre_mean"], c["post_mean"]) for c in by_cohort] == [
+        (0, None, None),
+        (0, None, None),
+    ]
+
+
+def test_report_queries_do_not_grow_with_the_cohorts(course: Course, db: Any) -> None:
+    def statements() -> int:
+        db.session.expire_all()
+        seen: list[str] = []
+
+        def count(*_args: Any) -> None:
+            seen.append("statement")
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            training.report(course.programme)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    score_two_cohorts(course)
+    before = statements()
+    for day in range(4, 8):
+        cohort = training.create_cohort(
+            course.coordinator,
+            course.programme,
+            {"title": f"Cohort {day}", "starts_on": f"2026-05-0{day}", "ends_on": "2026-05-09"},
+        )
+        training.add_trainer(course.coordinator, cohort, course.trainer.email)
+        enrolment = training.enrol(
+            course.trainer, cohort, {"name": f"T {day}", "country": "SN", "profession": "other"}
+        )
+        training.record_score(course.trainer, enrolment, "pre", "50")
+        training.record_score(course.trainer, enrolment, "post", "70")
+    assert before > 0
+    assert statements() == before
 
 
 def test_knowledge_gain_needs_both_scores() -> None:
