@@ -122,6 +122,7 @@ def entry(cp_id: int):  # type: ignore[no-untyped-def]
         cp=cp,
         stale=directory.is_stale(cp),
         history=audit.history("contact_point", cp.id),
+        detail_lines=audit.detail_lines,
         predecessors=directory.predecessors(cp),
         can_edit=can_edit,
         can_confirm=policy.can_confirm_contact_point(current_user, cp),
