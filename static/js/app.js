@@ -3,6 +3,26 @@
 
 document.documentElement.classList.add("js");
 
+// A translated sentence with names in it ("{name} is typing…"), as nodes: each value in a
+// <bdi>, so that a Latin name in an Arabic sentence (or an Arabic name in an English one)
+// keeps its own direction and leaves the punctuation around it in place. The pages do the
+// same with the Jinja filter ``bdi``; values are text, never markup.
+window.networkText = {
+  fill(template, values) {
+    const sentence = document.createDocumentFragment();
+    (template || "").split(/\{(\w+)\}/).forEach((piece, index) => {
+      if (index % 2 === 0) {
+        if (piece) sentence.append(piece);
+        return;
+      }
+      const value = document.createElement("bdi");
+      value.textContent = String(values[piece] ?? "");
+      sentence.append(value);
+    });
+    return sentence;
+  },
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   const toggle = document.querySelector(".nav-toggle");
   const nav = document.getElementById("site-nav");
