@@ -303,7 +303,10 @@
       send(payload, 0, (ack) => {
         if (!ack.ok) return;
         if (textarea.value.trim() === body) textarea.value = "";
-        if (fileInput) fileInput.value = "";
+        if (fileInput) {
+          fileInput.value = "";
+          fileInput.dispatchEvent(new Event("change")); // the chosen names shown go too
+        }
       });
     });
     textarea.addEventListener("keydown", (event) => {
