@@ -260,6 +260,7 @@ def configure_jinja(app: Flask) -> None:
     app.jinja_env.filters["sort_names"] = i18n.sort_names
     app.jinja_env.filters["language_label"] = i18n.language_name
     app.jinja_env.filters["format_list"] = i18n.format_items
+    app.jinja_env.filters["bdi"] = i18n.isolate
 
     @app.context_processor
     def inject_user() -> dict[str, Any]:

@@ -94,6 +94,24 @@ def format_file_size(size: int, locale: str | None = None) -> str:
     return format_unit(size, "digital-byte", length="long", locale=loc)
 
 
+# The Unicode isolates: FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE, plain text's <bdi>.
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(value: object, *, markup: bool = True) -> Markup | str:
+    """``value`` set apart from the sentence around it for the bidirectional algorithm, so
+    that a Latin name in an Arabic sentence (or an Arabic name in an English one) takes
+    its own direction and does not carry the punctuation next to it along: "Edit
+    <bdi>Ada</bdi>". The value is escaped, the tags are markup (the Jinja filter ``bdi``).
+
+    Where markup cannot go (a page's <title>, an attribute, a flash message, which is
+    shown as escaped text), ``markup=False`` puts the value between the Unicode isolates
+    FSI and PDI instead, which do the same in plain text."""
+    if markup:
+        return Markup("<bdi>%s</bdi>") % (value,)
+    return f"{FSI}{value}{PDI}"
+
+
 _LIST_SLOT = re.compile("\x00(\\d+)\x00")
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from network import policy
+from network import i18n, policy
 from network.blueprints.auth import reauth_required
 from network.blueprints.forms import EmptyForm
 from network.blueprints.utils import require
@@ -55,5 +55,5 @@ def change(user_id: int, action: str):  # type: ignore[no-untyped-def]
         except ValidationError as error:
             flash(error.message, "error")
         else:
-            flash(_("%(name)s: saved.", name=user.name), "success")
+            flash(_("%(name)s: saved.", name=i18n.isolate(user.name, markup=False)), "success")
     return redirect(url_for("admin.user_list", q=request.args.get("q") or None))

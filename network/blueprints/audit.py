@@ -46,7 +46,7 @@ def log():  # type: ignore[no-untyped-def]
         page_url=page_url,
         action_label=audit.action_label,
         entity_label=audit.entity_label,
-        describe=audit.describe,
+        detail_lines=audit.detail_lines,
     ), (422 if errors else 200)
 
 

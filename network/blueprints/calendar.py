@@ -460,7 +460,9 @@ def participants(event_id: int):  # type: ignore[no-untyped-def]
 def check_in(event_id: int, registration_id: int):  # type: ignore[no-untyped-def]
     event = cal.get_managed_event(event_id, current_user)
     registration = cal.check_in(current_user, event, registration_id)
-    flash(_("%(name)s is checked in.", name=registration.name), "success")
+    flash(
+        _("%(name)s is checked in.", name=i18n.isolate(registration.name, markup=False)), "success"
+    )
     return redirect(url_for("calendar.participants", event_id=event.id))
 
 

@@ -204,7 +204,13 @@ def create():  # type: ignore[no-untyped-def]
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            flash(_("The case %(reference)s is open.", reference=found.reference), "success")
+            flash(
+                _(
+                    "The case %(reference)s is open.",
+                    reference=i18n.isolate(found.reference, markup=False),
+                ),
+                "success",
+            )
             return redirect(url_for("cases.show", case_id=found.id))
     elif request.method == "POST":
         flash(_("Some values are not valid."), "error")

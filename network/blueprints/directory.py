@@ -122,6 +122,7 @@ def entry(cp_id: int):  # type: ignore[no-untyped-def]
         cp=cp,
         stale=directory.is_stale(cp),
         history=audit.history("contact_point", cp.id),
+        detail_lines=audit.detail_lines,
         predecessors=directory.predecessors(cp),
         can_edit=can_edit,
         can_confirm=policy.can_confirm_contact_point(current_user, cp),
@@ -232,7 +233,13 @@ def handover(cp_id: int):  # type: ignore[no-untyped-def]
         except ValidationError as error:
             flash(" ".join(error.fields.values()) or error.message, "error")
         else:
-            flash(_("The entry is handed over to %(name)s.", name=successor.name), "success")
+            flash(
+                _(
+                    "The entry is handed over to %(name)s.",
+                    name=i18n.isolate(successor.name, markup=False),
+                ),
+                "success",
+            )
     else:
         flash(_("Choose a successor from the list."), "error")
     return redirect(url_for("directory.entry", cp_id=cp.id))

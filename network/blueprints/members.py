@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from network import policy
+from network import i18n, policy
 from network.blueprints.auth import reauth_required
 from network.blueprints.forms import EmptyForm, Form
 from network.blueprints.utils import apply_errors, require
@@ -81,7 +81,10 @@ def members(slug: str):  # type: ignore[no-untyped-def]
         except Conflict as error:
             flash(error.message, "error")
             return _render(network, form, 409)
-        flash(_("%(name)s is now a member.", name=added.user.name), "success")
+        flash(
+            _("%(name)s is now a member.", name=i18n.isolate(added.user.name, markup=False)),
+            "success",
+        )
         return redirect(url_for("members.members", slug=slug))
     if request.method == "POST":
         flash(_("Some values are not valid."), "error")
@@ -142,6 +145,12 @@ def invitation(token: str):  # type: ignore[no-untyped-def]
 
             begin_session(user)
             accounts.record_login(user)
-            flash(_("Welcome, %(name)s: your password is saved.", name=user.name), "success")
+            flash(
+                _(
+                    "Welcome, %(name)s: your password is saved.",
+                    name=i18n.isolate(user.name, markup=False),
+                ),
+                "success",
+            )
             return redirect(url_for("main.home"))
     return render_template("members/invitation.html", form=form, user=user, error=None)

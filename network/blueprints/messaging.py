@@ -27,7 +27,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from network import policy
+from network import i18n, policy
 from network.blueprints.forms import EmptyForm, Form
 from network.blueprints.utils import apply_errors
 from network.errors import DomainError, NotFound, TooLarge, ValidationError
@@ -152,7 +152,13 @@ def new_topic():  # type: ignore[no-untyped-def]
             apply_errors(form, error)
             status = 422
         else:
-            flash(_("The channel %(name)s was created.", name=channel.name), "success")
+            flash(
+                _(
+                    "The channel %(name)s was created.",
+                    name=i18n.isolate(channel.name, markup=False),
+                ),
+                "success",
+            )
             return redirect(url_for("messaging.channel", channel_id=channel.id))
     elif request.method == "POST":
         status = 422
@@ -414,7 +420,7 @@ def add_members(channel_id: int):  # type: ignore[no-untyped-def]
         apply_errors(form, error)
         return _members_page(found, form, 422)
     flash(
-        _("Added: %(names)s.", names=", ".join(u.name for u in added)),
+        _("Added: %(names)s.", names=", ".join(i18n.isolate(u.name, markup=False) for u in added)),
         "success",
     )
     return _back_to_members(found.id)

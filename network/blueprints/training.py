@@ -317,7 +317,9 @@ def set_progress(enrolment_id: int):  # type: ignore[no-untyped-def]
         request.form.get("status"),
         _today(),
     )
-    flash(_("Progress of %(name)s saved.", name=enrolment.name), "success")
+    flash(
+        _("Progress of %(name)s saved.", name=i18n.isolate(enrolment.name, markup=False)), "success"
+    )
     return redirect(url_for("training.cohort", cohort_id=enrolment.cohort_id) + "#grid")
 
 
@@ -327,7 +329,7 @@ def record_score(enrolment_id: int):  # type: ignore[no-untyped-def]
     training.record_score(
         current_user, enrolment, request.form.get("kind"), request.form.get("score")
     )
-    flash(_("Score of %(name)s saved.", name=enrolment.name), "success")
+    flash(_("Score of %(name)s saved.", name=i18n.isolate(enrolment.name, markup=False)), "success")
     return redirect(url_for("training.cohort", cohort_id=enrolment.cohort_id) + "#grid")
 
 
@@ -335,7 +337,10 @@ def record_score(enrolment_id: int):  # type: ignore[no-untyped-def]
 def certify(enrolment_id: int):  # type: ignore[no-untyped-def]
     enrolment = training.get_enrolment(enrolment_id, current_user)
     certificate = training.certify(current_user, enrolment, _today())
-    flash(_("%(name)s is certified as a trainer.", name=enrolment.name), "success")
+    flash(
+        _("%(name)s is certified as a trainer.", name=i18n.isolate(enrolment.name, markup=False)),
+        "success",
+    )
     return redirect(url_for("training.certificate", certificate_id=certificate.id))
 
 

@@ -83,7 +83,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from network import crypto, policy
+from network import crypto, i18n, policy
 from network.errors import DomainError, Forbidden, NotFound, TooLarge, ValidationError
 from network.extensions import db
 from network.models.base import utcnow
@@ -649,7 +649,11 @@ def _read_limited(stream: IO[bytes], limit: int, filename: str) -> bytes:
     data = b"".join(parts)
     if len(data) > limit:
         raise TooLarge(
-            _("%(name)s is larger than %(size)s.", name=filename, size=_human_size(limit)),
+            _(
+                "%(name)s is larger than %(size)s.",
+                name=i18n.isolate(filename, markup=False),
+                size=_human_size(limit),
+            ),
             fields={"file": _("A file may be at most %(size)s.", size=_human_size(limit))},
         )
     return data
@@ -685,7 +689,9 @@ def _prepare(upload: Any) -> _Prepared:
     filename = clean_filename(raw_name)
     data = _read_limited(stream, max_bytes(), filename)
     if not data:
-        raise ValidationError(fields={"file": _("%(name)s is empty.", name=filename)})
+        raise ValidationError(
+            fields={"file": _("%(name)s is empty.", name=i18n.isolate(filename, markup=False))}
+        )
     kind = detect_kind(data, filename)
     extension = filename_extension(filename)
     if not extension:

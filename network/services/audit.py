@@ -10,19 +10,22 @@ import io
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _pl
+from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from network import policy
+from network import i18n, policy
 from network.errors import Forbidden, ValidationError
 from network.extensions import db
 from network.models.directory import Network
@@ -237,13 +240,20 @@ CSV_LABELS = {
 # What an event is about, for people (issue 9: no English codes on a translated page).
 _ENTITY_LABELS = {
     "access_token": _l("Access token"),
+    "audit_log": _l("Audit log"),
     "case": _l("Case"),
+    "certificate": _l("Certificate"),
     "channel": _l("Channel"),
+    "consultation": _l("Consultation"),
     "contact_point": _l("Contact point"),
+    "data_key": _l("Data key"),
+    "enrolment": _l("Enrolment"),
     "event": _l("Event"),
+    "instance": _l("Platform"),
     "network": _l("Network"),
     "programme": _l("Programme"),
     "user": _l("Account"),
+    "user_session": _l("Sign-in session"),
 }
 
 
@@ -257,6 +267,280 @@ def action_label(action: str) -> str:
     """A readable, translated name for an audit action; the code itself when none."""
     label = _ACTION_LABELS.get(action)
     return action if label is None else str(label)
+
+
+# --- The details of an event, for people ---------------------------------------------------
+# What each recorded key means and how its value reads (``"role": "coordinator"`` is "Role:
+# Coordinator"): the label, and the kind of value (see ``_value_formats``). A key may be
+# qualified by the event's entity type where one word means two things ("status" of a case
+# and of an event). A key that is not here is shown as it was recorded, its value too: this
+# is an audit log, nothing is left out. The CSV export keeps the recorded values.
+_DETAIL_LABELS: dict[str, tuple[Any, str]] = {
+    # Accounts, sign-in, sessions, tokens
+    "active": (_pl("account status", "Active"), "yes_no"),
+    "admin": (_l("Administrator"), "yes_no"),
+    "email": (_l("E-mail"), "text"),
+    "label": (_l("Label"), "text"),
+    "reason": (_l("Reason"), "sign_in_refusal"),
+    "sessions": (_l("Sessions ended"), "number"),
+    "endpoint": (_l("Page"), "text"),
+    "method": (_l("HTTP method"), "text"),
+    # Networks, membership, the directory
+    "user": (_l("Account"), "text"),
+    "role": (_l("Role"), "role"),
+    "name": (_l("Name"), "text"),
+    "network.name": (_l("Full name"), "text"),
+    "names": (_l("Names by language"), "names"),
+    "acronym": (_l("Acronym"), "text"),
+    "region": (_l("Region"), "text"),
+    "secretariat": (_l("Secretariat"), "text"),
+    "member_states": (_l("Member states"), "countries"),
+    "require_2fa": (_l("Members must use two-factor sign-in"), "yes_no"),
+    "languages": (_l("Languages"), "languages"),
+    "network.languages": (_l("Working languages"), "languages"),
+    "contact_point.languages": (_l("Languages spoken"), "languages"),
+    "contact_point.title": (_l("Title"), "text"),
+    "institution": (_l("Institution"), "text"),
+    "authority_type": (_l("Authority type"), "authority_type"),
+    "country": (_l("Country"), "country"),
+    "networks": (_l("Networks"), "list"),
+    "request_languages": (_l("Languages in which requests are accepted"), "languages"),
+    "channels": (_l("Accepted transmission channels"), "transmission_channels"),
+    "expertise": (_l("Areas of expertise"), "expertise"),
+    "e_signature_accepted": (_l("Electronic signature accepted"), "yes_no"),
+    "available_24_7": (_l("Available 24/7 for urgent requests"), "yes_no"),
+    "office_hours": (_l("Office hours"), "text"),
+    "office_timezone": (_l("Time zone of the office"), "text"),
+    "phones": (_l("Phones"), "list"),
+    "postal_address": (_l("Postal address"), "text"),
+    "notes": (_l("Notes"), "text"),
+    "last_confirmed": (_l("Last confirmed"), "day"),
+    "user_id": (_l("Account ID"), "number"),
+    "succeeded_by": (_l("Successor (entry ID)"), "number"),
+    "successor_name": (_l("Successor"), "text"),
+    "predecessor": (_l("Predecessor (entry ID)"), "number"),
+    "predecessor_name": (_l("Predecessor"), "text"),
+    # Channels, messages, files, retention
+    "channel.kind": (_l("Kind"), "channel_kind"),
+    "via": (_l("Opened from"), "via"),
+    "seqs": (_l("Message numbers"), "numbers"),
+    "first_seq": (_l("First message number"), "number"),
+    "last_seq": (_l("Last message number"), "number"),
+    "through_seq": (_l("Up to message number"), "number"),
+    "attachment_id": (_l("File ID"), "number"),
+    "retention_days": (_l("Keep messages for (days)"), "number"),
+    "channel.messages": (_l("Messages deleted"), "number"),
+    "channel.files": (_l("Files deleted"), "number"),
+    # Cases and consultations
+    "reference": (_l("Reference"), "text"),
+    "case_type": (_l("Type of case"), "case_type"),
+    "requesting_state": (_l("Requesting state"), "country"),
+    "requested_state": (_l("Requested state"), "country"),
+    "legal_basis": (_l("Legal basis"), "text"),
+    "deadline": (_l("Deadline"), "day"),
+    "urgent": (_l("Urgent"), "yes_no"),
+    "urgency_reason": (_l("Why it is urgent"), "text"),
+    "offence_seriousness": (_l("Seriousness of the offence"), "seriousness"),
+    "pretrial_detention": (_l("Pre-trial detention"), "yes_no"),
+    "evidence_at_risk": (_l("Evidence at risk"), "yes_no"),
+    "proceedings_stage": (_l("Stage of proceedings"), "stage"),
+    "priority_score": (_l("Priority score"), "number"),
+    "status": (_l("Status"), "text"),
+    "case.status": (_l("Status"), "case_status"),
+    "summary": (_l("Summary of the facts"), "text"),
+    "members": (_l("Members (account IDs)"), "numbers"),
+    "case_id": (_l("Case ID"), "number"),
+    "invited": (_l("Invited (account IDs)"), "numbers"),
+    "title": (_pl("title of a thing", "Title"), "text"),
+    # Calendar
+    "starts_at": (_l("Starts"), "instant"),
+    "ends_at": (_l("Ends"), "instant"),
+    "timezone": (_l("Time zone"), "text"),
+    "event.status": (_l("Status"), "event_status"),
+    "sequence": (_l("Version"), "number"),
+    # Training
+    "module_id": (_l("Module ID"), "number"),
+    "enrolment.status": (_l("Status"), "progress_status"),
+    "enrolment.kind": (_l("Test"), "attempt_kind"),
+    "score": (_l("Score"), "percent"),
+    "enrolment_id": (_l("Enrolment ID"), "number"),
+    # The platform: backups, keys, the audit log itself
+    "database": (_l("Database"), "text"),
+    "key_id": (_l("Key"), "text"),
+    "reencrypted": (_l("Values encrypted again"), "counts"),
+    "data_key.files": (_l("Files encrypted again"), "number"),
+    "failed": (_l("Failures"), "number"),
+    "previous_dropped": (_l("Previous key removed"), "yes_no"),
+    "filters": (_l("Filters"), "mapping"),
+    "rows": (_l("Rows"), "number"),
+}
+
+_SIGN_IN_REFUSALS = {
+    "password": _l("Wrong password"),
+    "inactive": _l("Account deactivated"),
+    "locked": _l("Too many attempts"),
+    "second_step": _l("Wrong two-step code"),
+}
+_VIA = {"search": _l("Search")}
+_NOTHING = "\u2014"  # a value recorded as empty (null, "")
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    """One recorded value of an audit event as a person reads it: ``before`` and ``after``
+    are None when the event did not record the key on that side."""
+
+    key: str
+    label: str
+    before: Markup | None
+    after: Markup | None
+
+
+def _raw(value: Any) -> Markup:
+    """A value as recorded: text as it is, anything else as JSON."""
+    return escape(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+
+
+def _yes_no(value: Any) -> str:
+    if not isinstance(value, bool):
+        raise TypeError(value)
+    return _("Yes") if value else _("No")
+
+
+def _listed(label: Callable[[Any], Any] | None = None) -> Callable[[Any], Markup]:
+    def show(values: Any) -> Markup:
+        if not isinstance(values, list | tuple):
+            raise TypeError(values)
+        return i18n.format_items(values, label, isolate=True)
+
+    return show
+
+
+def _mapping(values: Any) -> Markup:
+    """A recorded mapping ("filters", "reencrypted") as "key: value" pairs, keys as
+    recorded."""
+    if not isinstance(values, Mapping):
+        raise TypeError(values)
+    return i18n.format_items(
+        (f"{key}: {i18n.format_number(v) if _is_number(v) else v}" for key, v in values.items()),
+        isolate=True,
+    )
+
+
+def _names(values: Any) -> Markup:
+    """A network's names per language: "Réseau … (French)"."""
+    if not isinstance(values, Mapping):
+        raise TypeError(values)
+    return Markup("; ").join(
+        Markup("<bdi>%s</bdi> (%s)") % (name, i18n.language_name(code))
+        for code, name in values.items()
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> str:
+    if not _is_number(value):
+        raise TypeError(value)
+    return i18n.format_number(value)
+
+
+def _percent(value: Any) -> str:
+    if not _is_number(value):
+        raise TypeError(value)
+    return i18n.format_percent_value(value)
+
+
+def _coded(label: Callable[[str], Any]) -> Callable[[Any], str]:
+    """A code shown through its translated label (a role, a status…)."""
+
+    def show(value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return str(label(value))
+
+    return show
+
+
+def _table(labels: Mapping[str, Any]) -> Callable[[str], str]:
+    return lambda code: str(labels.get(code, code))
+
+
+@cache
+def _value_formats() -> dict[str, Callable[[Any], Any]]:
+    """How each kind of value of ``_DETAIL_LABELS`` reads. The label helpers live with
+    their domains, which record audit events themselves: imported here, when first used."""
+    from network.services import calendar, cases, directory, membership, messaging, training
+
+    return {
+        "raw": _raw,
+        "text": _raw,
+        "number": _number,
+        "numbers": _listed(i18n.format_number),
+        "percent": _percent,
+        "yes_no": _yes_no,
+        "list": _listed(),
+        "mapping": _mapping,
+        "counts": _mapping,
+        "names": _names,
+        "instant": lambda value: i18n.format_iso_instant(value) if value else "",
+        "day": lambda value: i18n.format_day(date.fromisoformat(value)) if value else "",
+        "country": _coded(i18n.country_name),
+        "countries": _listed(i18n.country_name),
+        "languages": _listed(i18n.language_name),
+        "role": _coded(membership.role_label),
+        "authority_type": _coded(directory.authority_type_label),
+        "expertise": _listed(directory.expertise_label),
+        "transmission_channels": _listed(directory.channel_label),
+        "channel_kind": _coded(messaging.channel_kind_label),
+        "case_type": _coded(cases.case_type_label),
+        "case_status": _coded(cases.status_label),
+        "seriousness": _coded(cases.seriousness_label),
+        "stage": _coded(cases.stage_label),
+        "event_status": _coded(calendar.status_label),
+        "progress_status": _coded(training.status_label),
+        "attempt_kind": _coded(training.kind_label),
+        "sign_in_refusal": _coded(_table(_SIGN_IN_REFUSALS)),
+        "via": _coded(_table(_VIA)),
+    }
+
+
+def _shown(kind: str, value: Any) -> Markup:
+    """``value`` as a person reads it; as recorded when it is not of the expected kind
+    (an older event, a hand-made one): never lost, never an error."""
+    if value is None or value == "":
+        return escape(_NOTHING)
+    try:
+        return escape(_value_formats()[kind](value))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return _raw(value)
+
+
+def detail_lines(event: AuditEvent) -> list[DetailLine]:
+    """The values an event recorded, in the order recorded, each with a translated label
+    and a readable value, before and after side by side (the audit log's Details)."""
+    before, after = event.before or {}, event.after or {}
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
+        # Not a mapping of values: shown whole, under no label.
+        return [
+            DetailLine("", "", _raw(before) if before else None, _raw(after) if after else None)
+        ]
+    lines = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        label, kind = _DETAIL_LABELS.get(
+            f"{event.entity_type}.{key}", _DETAIL_LABELS.get(key, (key, "raw"))
+        )
+        lines.append(
+            DetailLine(
+                key=key,
+                label=str(label),
+                before=_shown(kind, before[key]) if key in before else None,
+                after=_shown(kind, after[key]) if key in after else None,
+            )
+        )
+    return lines
 
 
 @dataclass
@@ -444,16 +728,6 @@ def network_choices(user: Any) -> list[Network]:
     if allowed is not None:
         query_networks = query_networks.where(Network.id.in_(sorted(allowed)))
     return list(db.session.scalars(query_networks))
-
-
-def describe(values: Mapping[str, Any] | None) -> str:
-    """Recorded values as one line of text (the CSV keeps the JSON)."""
-    if not values:
-        return ""
-    return "; ".join(
-        f"{key}: {json.dumps(value, ensure_ascii=False, default=str)}"
-        for key, value in values.items()
-    )
 
 
 def export_csv(user: Any, filters: AuditFilters) -> str:

@@ -81,7 +81,12 @@ def add_member(network: Network, email: str, name: str, role: str, actor: Any) -
         audit.record(actor, "user.invite", "user", user.id, after={"email": address})
         invited = True
     elif user.role_in(network.id) is not None:
-        raise Conflict(_("%(name)s is already a member of this network.", name=user.name))
+        raise Conflict(
+            _(
+                "%(name)s is already a member of this network.",
+                name=i18n.isolate(user.name, markup=False),
+            )
+        )
     membership = Membership(user=user, network_id=network.id, role=role)
     db.session.add(membership)
     db.session.flush()

@@ -3,6 +3,26 @@
 
 document.documentElement.classList.add("js");
 
+// A translated sentence with names in it ("{name} is typing…"), as nodes: each value in a
+// <bdi>, so that a Latin name in an Arabic sentence (or an Arabic name in an English one)
+// keeps its own direction and leaves the punctuation around it in place. The pages do the
+// same with the Jinja filter ``bdi``; values are text, never markup.
+window.networkText = {
+  fill(template, values) {
+    const sentence = document.createDocumentFragment();
+    (template || "").split(/\{(\w+)\}/).forEach((piece, index) => {
+      if (index % 2 === 0) {
+        if (piece) sentence.append(piece);
+        return;
+      }
+      const value = document.createElement("bdi");
+      value.textContent = String(values[piece] ?? "");
+      sentence.append(value);
+    });
+    return sentence;
+  },
+};
+
 document.addEventListener("DOMContentLoaded", () => {
   const toggle = document.querySelector(".nav-toggle");
   const nav = document.getElementById("site-nav");
@@ -52,6 +72,49 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
     select.addEventListener("change", show);
+    show();
+  });
+  // File inputs: the browser draws "Choose Files · No file chosen" in its own language,
+  // not the page's. Once this script runs, the real input is hidden (it stays focusable
+  // and opens the file dialog from the keyboard) behind a label in the page's language and
+  // the names of the chosen files. Without the script, the browser's own control shows.
+  const page = document.documentElement;
+  const fileNames = new Intl.ListFormat(page.lang || undefined, { style: "long", type: "conjunction" });
+  document.querySelectorAll('input[type="file"]').forEach((input, n) => {
+    if (!input.id) input.id = `file-input-${n + 1}`;
+    const picker = document.createElement("span");
+    picker.className = "file-picker";
+    input.before(picker);
+    // Drawn as a button for the mouse; the keyboard and assistive technology use the input
+    // itself (named by its own label), so this is no second label and no tab stop.
+    const button = document.createElement("span");
+    button.className = "file-picker-button";
+    button.setAttribute("aria-hidden", "true");
+    button.textContent = input.multiple ? page.dataset.labelChooseFiles : page.dataset.labelChooseFile;
+    button.addEventListener("click", () => input.click());
+    const chosen = document.createElement("span");
+    chosen.className = "file-picker-chosen";
+    chosen.id = `${input.id}-chosen`;
+    input.classList.add("file-picker-input");
+    input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), chosen.id].filter(Boolean).join(" "));
+    picker.append(input, button, chosen);
+    const show = () => {
+      const names = Array.from(input.files || [], (file) => file.name);
+      chosen.classList.toggle("is-empty", !names.length);
+      if (!names.length) {
+        chosen.textContent = page.dataset.labelNoFile;
+        return;
+      }
+      // "a.pdf, b.pdf and c.pdf" the page language's way, each name in its own direction.
+      chosen.replaceChildren(...fileNames.formatToParts(names).map((part) => {
+        if (part.type !== "element") return part.value;
+        const name = document.createElement("bdi");
+        name.textContent = part.value;
+        return name;
+      }));
+    };
+    input.addEventListener("change", show);
+    input.form?.addEventListener("reset", () => setTimeout(show));
     show();
   });
   // Select boxes that submit their form when changed (language switcher, sort order).

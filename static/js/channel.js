@@ -117,7 +117,8 @@
       const line = document.createElement("p");
       line.className = "in-reply-to";
       const name = message.parent.author ? message.parent.author.name : data.labelFormer;
-      const a = link(url(`/thread/${message.parent.id}`), `↳ ${fill(data.labelInReplyTo, { name })}`, "js-open-thread");
+      const a = link(url(`/thread/${message.parent.id}`), "↳ ", "js-open-thread");
+      a.append(window.networkText.fill(data.labelInReplyTo, { name }));
       a.dataset.threadId = String(message.parent.id);
       line.append(a);
       item.append(line);
@@ -302,7 +303,10 @@
       send(payload, 0, (ack) => {
         if (!ack.ok) return;
         if (textarea.value.trim() === body) textarea.value = "";
-        if (fileInput) fileInput.value = "";
+        if (fileInput) {
+          fileInput.value = "";
+          fileInput.dispatchEvent(new Event("change")); // the chosen names shown go too
+        }
       });
     });
     textarea.addEventListener("keydown", (event) => {
@@ -436,7 +440,7 @@
     let typingTimer = null;
     socket.on("typing", (event) => {
       if (event.channel_id !== channelId) return;
-      typingLine.textContent = data.labelTyping.replace("{name}", event.user.name);
+      typingLine.replaceChildren(window.networkText.fill(data.labelTyping, { name: event.user.name }));
       clearTimeout(typingTimer);
       typingTimer = setTimeout(() => {
         typingLine.textContent = "";

@@ -38,10 +38,10 @@
     return Number(row.item.querySelector(".js-unread").textContent) || 0;
   }
 
-  function notice(text) {
+  function notice(sentence) {
     const box = document.querySelector(".js-added-notice");
     if (!box) return;
-    box.textContent = text;
+    box.replaceChildren(sentence);
     box.hidden = false;
   }
 
@@ -76,7 +76,7 @@
     socket.on("notification", (note) => {
       applyMentions(note);
       if (note.kind === "channel_invitation" && !rows.has(note.channel_id)) {
-        notice(fill(data.labelAdded, { name: note.channel_name || "" }));
+        notice(window.networkText.fill(data.labelAdded, { name: note.channel_name || "" }));
       }
     });
     socket.on("notifications_read", applyMentions);
@@ -86,7 +86,7 @@
         row.item.remove();
         rows.delete(event.channel_id);
       }
-      notice(fill(data.labelRemoved, { name: event.channel_name || "" }));
+      notice(window.networkText.fill(data.labelRemoved, { name: event.channel_name || "" }));
     });
   });
 })();

@@ -13,6 +13,8 @@
   const isModerator = root.dataset.moderator === "true";
   const label = (name, values = {}) =>
     (root.dataset[name] || "").replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
+  // The same with people's names isolated (<bdi>), as nodes.
+  const sentence = (name, values) => window.networkText.fill(root.dataset[name], values);
   const list = root.querySelector(".js-room-messages");
   const typingLine = root.querySelector(".js-typing");
   const composer = root.querySelector(".js-composer");
@@ -57,7 +59,7 @@
     time.textContent = when.format(new Date(m.created_at));
     if (m.client_id && (m.client_id.startsWith("cjoin-") || m.client_id.startsWith("cleave-"))) {
       li.className = "room-line";
-      li.append(time, " ", label(m.client_id.startsWith("cjoin-") ? "labelJoined" : "labelLeft", { name }));
+      li.append(time, " ", sentence(m.client_id.startsWith("cjoin-") ? "labelJoined" : "labelLeft", { name }));
     } else {
       li.className = "message";
       const author = document.createElement("strong");
@@ -173,7 +175,7 @@
   const typers = new Map();
   function showTyping() {
     const names = Array.from(typers.values()).map((t) => t.name);
-    typingLine.textContent = names.map((name) => label("labelTyping", { name })).join(" ");
+    typingLine.replaceChildren(...names.flatMap((name, n) => [...(n ? [" "] : []), sentence("labelTyping", { name })]));
   }
 
   function newClientId() {

@@ -5,7 +5,6 @@
 (() => {
   const box = document.getElementById("knock-toasts");
   if (!box || !window.networkRealtime) return;
-  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
   window.networkRealtime.ready.then((socket) => {
     socket.on("knock", (knock) => {
       if (box.querySelector(`[data-consultation-id="${knock.consultation_id}"]`)) return;
@@ -14,7 +13,7 @@
       toast.setAttribute("role", "status");
       toast.dataset.consultationId = String(knock.consultation_id);
       const text = document.createElement("p");
-      text.textContent = fill(box.dataset.labelKnock, { name: knock.from ? knock.from.name : "", title: knock.title });
+      text.append(window.networkText.fill(box.dataset.labelKnock, { name: knock.from ? knock.from.name : "", title: knock.title }));
       const join = document.createElement("a");
       join.className = "button button-small js-knock-join";
       join.href = knock.url;

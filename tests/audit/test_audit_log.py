@@ -282,3 +282,118 @@ def test_an_export_is_itself_audited_and_seen_by_the_networks_secretariat(client
     assert event.ip_address == "127.0.0.1"
     assert event.id in _ids(audit.query(world.secretariat))
     assert event.id not in _ids(audit.query(world.other_secretariat))
+
+
+# --- Details, as people read them --------------------------------------------------------------
+
+
+@pytest.fixture
+def detailed(world, db) -> dict[str, AuditEvent]:  # type: ignore[no-untyped-def]
+    """Events with the values people meet most: a role change, a case's dates, flags and
+    states, a channel read, and a key the log has no label for."""
+    email = world.contact_point.email
+    events = {
+        "role": audit.record(
+            world.coordinator,
+            "membership.role",
+            "network",
+            world.wacap.id,
+            {"user": email, "role": "contact_point"},
+            {"user": email, "role": "coordinator"},
+        ),
+        "case": audit.record(
+            world.coordinator,
+            "case.updated",
+            "case",
+            7,
+            before={"deadline": None, "urgent": False, "status": "sent"},
+            after={
+                "deadline": "2027-01-12",
+                "urgent": True,
+                "status": "received",
+                "requesting_state": "SN",
+            },
+            network_id=world.wacap.id,
+        ),
+        "read": audit.record_channel_event(
+            world.coordinator, "case_channel.read", world.wacap_channel, first_seq=1, last_seq=3
+        ),
+        "unknown": audit.record(
+            world.coordinator,
+            "membership.add",
+            "network",
+            world.wacap.id,
+            after={"mystery": {"level": 2}, "note_text": "<script>alert(1)</script>"},
+        ),
+    }
+    db.session.commit()
+    return events
+
+
+def test_details_have_translated_labels_and_readable_values(client, login, world, detailed):
+    login(client, world.secretariat)
+    page = client.get("/audit").get_data(as_text=True)
+    # A role through the roles' own labels, before → after.
+    assert '<dt title="role">Role</dt>' in page
+    assert '<bdi class="audit-before">Contact point</bdi>' in page
+    assert "<bdi>Coordinator</bdi>" in page
+    # A date in the reader's way, a flag as Yes/No, a country by name, a case status.
+    assert '<dt title="deadline">Deadline</dt>' in page
+    assert "<bdi>Jan 12, 2027</bdi>" in page
+    assert '<bdi class="audit-before">No</bdi>' in page
+    assert "<bdi>Yes</bdi>" in page
+    assert "<bdi>Senegal</bdi>" in page
+    assert '<bdi class="audit-before">Sent</bdi>' in page
+    assert "<bdi>Received</bdi>" in page
+    assert '<dt title="first_seq">First message number</dt>' in page
+    assert "first_seq:" not in page
+    assert '"coordinator"' not in page
+
+
+def test_details_follow_the_readers_language(client, login, world, detailed):
+    login(client, world.secretariat)
+    page = client.get("/audit", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '<dt title="role">Rôle</dt>' in page
+    assert '<bdi class="audit-before">Point de contact</bdi>' in page
+    assert "<bdi>Coordonnateur</bdi>" in page
+    assert '<dt title="deadline">Échéance</dt>' in page
+    assert "<bdi>12 janv. 2027</bdi>" in page
+    assert "<bdi>Oui</bdi>" in page
+    assert "<bdi>Sénégal</bdi>" in page
+    assert "<bdi>Reçu</bdi>" in page
+
+
+def test_unknown_keys_show_their_name_and_value_escaped(client, login, world, detailed):
+    login(client, world.secretariat)
+    page = client.get("/audit").get_data(as_text=True)
+    assert "<dt>mystery</dt>" in page
+    assert "<bdi>{&#34;level&#34;: 2}</bdi>" in page
+    assert "<dt>note_text</dt>" in page
+    assert "<bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi>" in page
+    assert "<script>alert(1)" not in page
+
+
+def test_a_value_of_an_unexpected_kind_is_shown_as_recorded(app, world, db):
+    event = audit.record(
+        world.admin, "membership.role", "network", world.wacap.id, after={"role": ["odd"]}
+    )
+    event.before = {"deadline": "not a date", "urgent": "maybe"}
+    with app.test_request_context():
+        lines = {line.key: line for line in audit.detail_lines(event)}
+    assert lines["role"].label == "Role"
+    assert str(lines["role"].after) == "[&#34;odd&#34;]"
+    assert str(lines["deadline"].before) == "not a date"
+    assert str(lines["urgent"].before) == "maybe"
+    assert lines["urgent"].after is None
+
+
+def test_the_csv_keeps_the_recorded_values(client, login, world, detailed):
+    login(client, world.secretariat)
+    rows = {r["action"]: r for r in _rows(client.get("/audit.csv"))}
+    role = rows["membership.role"]
+    assert role["before"] == f'{{"user": "{world.contact_point.email}", "role": "contact_point"}}'
+    assert role["after"] == f'{{"user": "{world.contact_point.email}", "role": "coordinator"}}'
+    case = rows["case.updated"]
+    assert case["after"] == (
+        '{"deadline": "2027-01-12", "urgent": true, "status": "received", "requesting_state": "SN"}'
+    )

@@ -181,3 +181,36 @@ def test_import_with_a_bad_row_reports_it_and_writes_nothing(
     _search(page, good_name)
     _expect_count(page, 1)
     expect(_cards(page).get_by_role("link", name=good_name)).to_be_visible()
+
+
+def test_the_file_input_is_drawn_in_the_pages_language(
+    new_page: Callable[..., Page], sign_in: Callable[[Page, str], Page]
+) -> None:
+    """The browser would write "Choose File · No file chosen" in its own language: the
+    page draws the button and the chosen names itself, in the page's language, over the
+    real input (still the one the keyboard and the form use)."""
+    page = sign_in(new_page(), SECRETARIAT)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").click()
+    picker = page.locator(".file-picker")
+    expect(picker.locator(".file-picker-button")).to_have_text("Choose a file")
+    expect(picker.locator(".file-picker-chosen")).to_have_text("No file chosen")
+    file_input = page.get_by_label("CSV file")
+    expect(file_input).to_have_accessible_name("CSV file")
+    expect(file_input).to_have_accessible_description("No file chosen")
+    page.get_by_label("Network", exact=True).focus()
+    page.keyboard.press("Tab")
+    expect(file_input).to_be_focused()
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files({"name": "contacts.csv", "mimeType": "text/csv", "buffer": b"x"})
+    expect(picker.locator(".file-picker-chosen")).to_have_text("contacts.csv")
+    expect(file_input).to_have_accessible_description("contacts.csv")
+
+
+def test_without_javascript_the_browsers_own_file_input_shows(
+    new_page: Callable[..., Page], sign_in: Callable[[Page, str], Page]
+) -> None:
+    page = sign_in(new_page(java_script_enabled=False), SECRETARIAT)
+    page.goto("/directory/import")
+    expect(page.get_by_label("CSV file")).to_be_visible()
+    expect(page.locator(".file-picker")).to_have_count(0)

@@ -68,3 +68,24 @@ def test_on_a_phone_the_menu_opens_and_the_directory_fits_the_screen(
     expect(filters).to_be_visible()
     expect(filters.get_by_role("heading", name="Country")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+
+
+def test_on_a_phone_each_account_is_a_block_with_its_actions_on_screen(
+    phone: Page, sign_in: Callable[[Page, str], Page]
+) -> None:
+    """The accounts table had five columns cut at the screen's edge, with no sign that
+    more was there: on a phone each account reads as one block, nothing beyond the edge."""
+    sign_in(phone, "admin@example.org")
+    phone.goto("/admin/users")
+    expect(phone.get_by_role("heading", name="Accounts")).to_be_visible()
+    table = phone.locator("main table")
+    assert table.evaluate("(t) => t.scrollWidth <= t.clientWidth")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+    row = table.locator("tbody tr", has_text="secretariat.wacap@example.org")
+    for name in ("Deactivate", "Make administrator", "Sign out everywhere"):
+        button = row.get_by_role("button", name=name)
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        assert box
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= PHONE_WIDTH

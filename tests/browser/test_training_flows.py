@@ -62,7 +62,9 @@ def test_trainer_signs_off_a_module(new_page, sign_in):
     expect(select).to_have_value("not_started")
     select.select_option("completed")
     select.locator("xpath=..").get_by_role("button", name="Save").click()
-    expect(page.locator(".flash-success")).to_contain_text(f"Progress of {TRAINEE} saved.")
+    # The name is isolated (FSI ... PDI) for bidirectional text.
+    saved = f"Progress of \u2068{TRAINEE}\u2069 saved."
+    expect(page.locator(".flash-success")).to_contain_text(saved)
     expect(page.get_by_label(label)).to_have_value("completed")
     cell = page.get_by_label(label).locator("xpath=../..")
     expect(cell).to_contain_text("Fatou Trainer-Ndiaye")

@@ -219,7 +219,7 @@ def test_thread_page_shows_the_thread_and_takes_a_reply_without_script(
     assert "UNTOC article 18" in page
     assert "1 reply" in page
     channel_page = client.get(f"/channels/{topic.id}").get_data(as_text=True)
-    assert f"In reply to {room.coordinator.name}" in channel_page
+    assert f"In reply to <bdi>{room.coordinator.name}</bdi>" in channel_page
 
 
 def test_edit_page_keeps_the_earlier_version_visible(client, login, room, topic, db):
