@@ -224,7 +224,7 @@ def configure_jinja(app: Flask) -> None:
     from types import SimpleNamespace
 
     from network import i18n, policy
-    from network.services import directory, messaging
+    from network.services import directory, membership, messaging
 
     labels = SimpleNamespace(
         authority_type=directory.authority_type_label,
@@ -235,6 +235,7 @@ def configure_jinja(app: Flask) -> None:
     app.jinja_env.globals.update(
         labels=labels,
         channel_kind_label=messaging.channel_kind_label,
+        role_label=membership.role_label,
         policy=policy,
         country_name=i18n.country_name,
         language_name=i18n.language_name,

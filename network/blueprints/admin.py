@@ -11,7 +11,7 @@ from network.blueprints.auth import reauth_required
 from network.blueprints.forms import EmptyForm
 from network.blueprints.utils import require
 from network.errors import ValidationError
-from network.services import membership, users
+from network.services import users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -34,7 +34,6 @@ def user_list():  # type: ignore[no-untyped-def]
         result=users.list_users(current_user, q, page),
         q=q,
         form=EmptyForm(),
-        role_label=membership.role_label,
     )
 
 

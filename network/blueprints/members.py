@@ -55,7 +55,6 @@ def _render(network, form, status=200):  # type: ignore[no-untyped-def]
         form=form,
         role_form=role_form,
         empty_form=EmptyForm(),
-        role_label=membership.role_label,
     ), status
 
 

@@ -156,6 +156,17 @@ def test_members_page_adds_and_removes_people_and_shows_it(
     assert _count(db, ChannelMember, ChannelMember.channel_id == topic.id) == 2
 
 
+def test_the_network_channel_members_show_their_role_in_the_readers_language(
+    client, login, room, db
+):
+    room.contact_point.locale = "fr"
+    db.session.commit()
+    login(client, room.contact_point)
+    page = client.get(f"/channels/{room.channel.id}/members").get_data(as_text=True)
+    assert "Observateur" in page
+    assert "contact point" not in page  # the stored code, shown as it was before
+
+
 def test_adding_nobody_is_refused_on_the_page_and_writes_nothing(client, login, room, topic, db):
     login(client, room.contact_point)
     token = csrf_token(client, f"/channels/{topic.id}/members")
