@@ -165,7 +165,7 @@ def test_a_postgres_restart_under_load_loses_and_doubles_nothing(private_postgre
     env = _env(instance, private_postgres.url)
     _finish(_cli(env, "init"), "init")
     _finish(_cli(env, "seed-demo"), "seed-demo")
-    tokens = _make_tokens(env, parallel=True)
+    tokens = _make_tokens(env)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env["NETWORK_BASE_URL"] = url

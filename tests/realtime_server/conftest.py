@@ -95,32 +95,35 @@ def _finish(process: subprocess.Popen[str], what: str) -> str:
     return out
 
 
-def _make_tokens(env: dict[str, str], *, parallel: bool) -> dict[str, str]:
-    """A personal access token for each of ``ACCOUNTS`` from ``create-token``.
+# ``create-token`` for each e-mail given, in one process: the command itself (Flask's CLI
+# runner invokes it as ``network create-token`` would), without paying the app's start-up
+# once per account.
+_CREATE_TOKENS = """
+import sys
+from network import create_app
+runner = create_app().test_cli_runner()
+for email in sys.argv[1:]:
+    result = runner.invoke(args=["create-token", email])
+    if result.exit_code != 0:
+        sys.exit(f"create-token {email}: {result.output}")
+    print(result.output.split()[-1])
+"""
 
-    Each command pays the start-up of the app, so they run at once where the database
-    takes concurrent writers. Not on SQLite: there ``create-token`` reads the account,
-    then inserts in the same transaction, and a write by another process in between
-    makes the insert fail at once with "database is locked" (the busy timeout does not
-    apply to a read transaction that turns into a write on a changed WAL snapshot).
-    """
-    commands = {who: ("create-token", email) for who, email in ACCOUNTS.items()}
-    if not parallel:
-        return {
-            who: _finish(_cli(env, *args), " ".join(args)).split()[-1]
-            for who, args in commands.items()
-        }
-    makers = {who: _cli(env, *args) for who, args in commands.items()}
-    try:
-        return {
-            who: _finish(maker, " ".join(commands[who])).split()[-1]
-            for who, maker in makers.items()
-        }
-    finally:
-        for maker in makers.values():
-            if maker.poll() is None:
-                maker.kill()
-            maker.communicate()
+
+def _make_tokens(env: dict[str, str], accounts: dict[str, str] = ACCOUNTS) -> dict[str, str]:
+    """A personal access token for each of ``accounts`` (by default ``ACCOUNTS``) from
+    ``create-token``."""
+    maker = subprocess.Popen(
+        [sys.executable, "-c", _CREATE_TOKENS, *accounts.values()],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    tokens = _finish(maker, "create-token").split()
+    assert len(tokens) == len(accounts), tokens
+    return dict(zip(accounts, tokens, strict=True))
 
 
 @dataclass
@@ -197,7 +200,7 @@ def live_server(
         env["NETWORK_BASE_URL"] = url = f"http://127.0.0.1:{port}"
         _finish(_cli(env, "init"), "init")
         _finish(_cli(env, "seed-demo"), "seed-demo")
-        tokens = _make_tokens(env, parallel=backend == "postgresql")
+        tokens = _make_tokens(env)
         log = instance / "server.log"
         process = launch(env, port, log)
         wait_until_healthy(url, process, log)

@@ -73,7 +73,7 @@ def consult_server(
         env["NETWORK_CONSULTATION_OPEN_SECONDS"] = "0.5"
         _finish(_cli(env, "init"), "init")
         _finish(_cli(env, "seed-demo"), "seed-demo")
-        tokens = _make_tokens(env, parallel=backend == "postgresql")
+        tokens = _make_tokens(env)
         log = instance / "server.log"
         process = launch(env, port, log)
         wait_until_healthy(url, process, log)

@@ -92,10 +92,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         env = _env(instance, database_url)
         _finish(_cli(env, "init"), "init")
         _finish(_cli(env, "seed-demo"), "seed-demo")
-        tokens = _make_tokens(env, parallel=True)
-        tokens["ghana"] = _finish(
-            _cli(env, "create-token", SCALEOUT_ACCOUNTS["ghana"]), "create-token"
-        ).split()[-1]
+        tokens = _make_tokens(env, SCALEOUT_ACCOUNTS)
         yield Deployment(env, tokens, redis_url, instance)
     finally:
         drop()
