@@ -115,6 +115,9 @@ def isolate(value: object, *, markup: bool = True) -> Markup | str:
 _LIST_SLOT = re.compile("\x00(\\d+)\x00")
 
 
+_isolate = isolate  # ``format_items`` has a parameter of that name
+
+
 def format_items(
     items: Iterable[object],
     label: Callable[[object], object] | None = None,
@@ -134,7 +137,7 @@ def format_items(
     # Split into CLDR's connecting text (even places) and slot numbers (odd places).
     pieces = _LIST_SLOT.split(pattern)
     return Markup("").join(
-        (Markup("<bdi>%s</bdi>") % texts[int(piece)] if isolate else escape(texts[int(piece)]))
+        (_isolate(texts[int(piece)]) if isolate else escape(texts[int(piece)]))
         if odd
         else escape(piece)
         for odd, piece in ((n % 2 == 1, piece) for n, piece in enumerate(pieces))
